@@ -1,0 +1,23 @@
+# Demo vanilla KD (Hinton et al. 2015): the tiny convnet distilled from the
+# ResNet-18 teacher trained by configs/demo/resnet18_teacher_cells.py.
+#   python tools/train.py configs/demo/kd_resnet18_convnet_cells.py
+#   bash tools/dist_train.sh configs/demo/kd_resnet18_convnet_cells.py 2
+# Another teacher checkpoint:
+#   --cfg-options model.teachers.resnet18.ckpt=path/to/epoch_12.pth
+_base_ = [
+    '../_base_/models/resnet18_cells.py',
+    '../_base_/models/convnet_tiny_cells.py',
+    '../_base_/datasets/synthetic_cells.py',
+    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
+]
+teacher_ckpt = 'work_dirs/resnet18_teacher_cells/epoch_12.pth'
+model = dict(
+    type='VanillaKD',
+    student=_base_.convnet_tiny_cells,
+    teachers=dict(
+        resnet18=dict(model=_base_.resnet18_cells, ckpt=teacher_ckpt)),
+    alpha=0.9,
+    kd_loss=dict(type='KDLoss', temperature=4.0),
+)
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))

@@ -1,0 +1,46 @@
+"""Config handling shared by ``tools/train.py``, ``tools/test.py`` and the
+demo / chain tools."""
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from medkd.registry import RUNNERS
+
+
+def set_work_dir(cfg: Config, config_path: str,
+                 work_dir: Optional[str] = None) -> Config:
+    """CLI ``--work-dir`` > ``work_dir`` in the file > work_dirs/<name>."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+    return cfg
+
+
+def enable_amp(cfg: Config) -> Config:
+    """Mixed precision: fp16 ``AmpOptimWrapper`` on CUDA, bf16 autocast on
+    the CPU (mmengine's AMP wrapper requires a GPU)."""
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        print_log(
+            '--amp without CUDA: using bfloat16 autocast on the CPU '
+            '(CPUAutocastOptimWrapper) instead of fp16 AmpOptimWrapper.',
+            logger='current')
+        cfg.optim_wrapper.type = 'CPUAutocastOptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale', None)
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """Build the runner named by ``cfg.runner_type`` (medkd's by default)."""
+    import medkd.engine  # noqa: F401  (registers MedKDRunner and hooks)
+    from medkd.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg.setdefault('runner_type', 'MedKDRunner')
+    return RUNNERS.build(cfg)

@@ -1,0 +1,10 @@
+"""Datasets read in the papers' real on-disk layouts, plus medkd's synthetic data."""
+from .cnmc import CNMC2019
+from .image_check import verify_images
+from .kather import Kather2016
+from .split import stratified_kfold, stratified_split
+
+__all__ = [
+    'CNMC2019', 'Kather2016', 'stratified_split', 'stratified_kfold',
+    'verify_images'
+]

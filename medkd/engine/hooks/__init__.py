@@ -1,0 +1,3 @@
+from .safe_checkpoint import SafeCheckpointHook
+
+__all__ = ['SafeCheckpointHook']

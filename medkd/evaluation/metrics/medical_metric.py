@@ -1,0 +1,367 @@
+"""Medical classification metrics: AUC, sensitivity, specificity and friends.
+
+:func:`compute_medical_metrics` is a pure numpy function shared by the
+:class:`MedicalMetric` evaluator and offline tools (cross-validation,
+reports). Every value is a percentage in ``[0, 100]`` except the AUC values,
+which stay in ``[0, 1]`` as is customary in the medical literature.
+"""
+import logging
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmpretrain.structures import label_to_onehot
+from sklearn.metrics import (confusion_matrix, precision_recall_fscore_support,
+                             roc_auc_score)
+
+from medkd.registry import METRICS
+
+__all__ = ['compute_medical_metrics', 'MedicalMetric']
+
+
+def compute_medical_metrics(
+        scores: np.ndarray,
+        labels: np.ndarray,
+        multi_label: bool = False,
+        mask: Optional[np.ndarray] = None,
+        thr: float = 0.5,
+        class_names: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """Compute classification metrics for medical images.
+
+    All values are percentages in ``[0, 100]`` except the AUC values
+    (``auc``, ``auc_weighted``, ``auc_mean``, ``auc/<name>``), which are in
+    ``[0, 1]``. An AUC that is undefined (only one class present among the
+    evaluated entries) is NaN, excluded from the AUC means, and reported by a
+    single warning.
+
+    Single-label keys: ``accuracy``; ``precision``, ``recall``,
+    ``sensitivity`` (= recall), ``f1`` and ``specificity`` (one-vs-rest
+    ``TN / (TN + FP)``), each with the suffix ``_macro`` and ``_weighted``
+    (weighted by class support); ``auc``, which is
+    ``roc_auc_score(labels, scores[:, 1])`` for two classes and the
+    one-vs-rest macro AUC otherwise, in which case ``auc_weighted`` (weighted
+    by class support) is added.
+
+    Multi-label keys: ``auc/<name>`` per label (``auc/<index>`` without
+    ``class_names``) and ``auc_mean``; ``precision``, ``recall``, ``f1`` and
+    ``specificity`` with the suffix ``_macro`` and ``_weighted`` (weighted by
+    the number of unmasked positives), each computed per label on that
+    label's unmasked entries with predictions ``scores >= thr``; and
+    ``accuracy``, the fraction of unmasked entries predicted correctly.
+
+    Args:
+        scores (np.ndarray): Probabilities, ``(N, C)`` softmax scores for
+            single-label or ``(N, L)`` sigmoid scores for multi-label.
+        labels (np.ndarray): ``(N, )`` class indices for single-label or
+            ``(N, L)`` 0/1 targets for multi-label.
+        multi_label (bool): Whether the task is multi-label.
+            Defaults to False.
+        mask (np.ndarray, optional): ``(N, L)`` 0/1 array for multi-label,
+            0 meaning the entry is ignored (e.g. an uncertain CheXpert label).
+            Defaults to None, evaluating every entry.
+        thr (float): Score threshold for a positive multi-label prediction.
+            Defaults to 0.5.
+        class_names (Sequence[str], optional): Names of the ``C`` classes or
+            ``L`` labels, used in the per-label AUC keys and warnings.
+            Defaults to None, using indices.
+
+    Returns:
+        Dict[str, float]: The metric values.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels)
+    if scores.ndim != 2 or len(scores) == 0:
+        raise ValueError('compute_medical_metrics expected `scores` of shape '
+                         f'(N, C) with N > 0, but found {scores.shape}.')
+    num_classes = scores.shape[1]
+    if class_names is None:
+        class_names = [str(i) for i in range(num_classes)]
+    elif len(class_names) != num_classes:
+        raise ValueError(f'compute_medical_metrics expected {num_classes} '
+                         'class names to match `scores` of shape '
+                         f'{scores.shape}, but found {len(class_names)}.')
+    if multi_label:
+        return _multi_label_metrics(scores, labels, mask, thr,
+                                    list(class_names))
+    if mask is not None:
+        raise ValueError('compute_medical_metrics expected `mask=None` for '
+                         'single-label metrics; a mask is only supported '
+                         'with `multi_label=True`.')
+    return _single_label_metrics(scores, labels, list(class_names))
+
+
+def _single_label_metrics(scores: np.ndarray, labels: np.ndarray,
+                          class_names: List[str]) -> Dict[str, float]:
+    """Single-label metrics, see :func:`compute_medical_metrics`."""
+    num_classes = scores.shape[1]
+    if labels.shape != (len(scores), ):
+        raise ValueError('compute_medical_metrics expected single-label '
+                         f'`labels` of shape ({len(scores)}, ), but found '
+                         f'{labels.shape}.')
+    labels = labels.astype(np.int64)
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError('compute_medical_metrics expected labels in '
+                         f'[0, {num_classes}), but found values in '
+                         f'[{labels.min()}, {labels.max()}].')
+    preds = scores.argmax(axis=1)
+    class_ids = list(range(num_classes))
+
+    results = {'accuracy': float((preds == labels).mean() * 100)}
+    for average in ('macro', 'weighted'):
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            labels, preds, labels=class_ids, average=average, zero_division=0)
+        results[f'precision_{average}'] = float(precision * 100)
+        results[f'recall_{average}'] = float(recall * 100)
+        results[f'sensitivity_{average}'] = float(recall * 100)
+        results[f'f1_{average}'] = float(f1 * 100)
+
+    cm = confusion_matrix(labels, preds, labels=class_ids)
+    true_pos = np.diag(cm)
+    false_pos = cm.sum(axis=0) - true_pos
+    true_neg = cm.sum() - cm.sum(axis=1) - false_pos
+    specificity = _safe_divide(true_neg, true_neg + false_pos)
+    support = cm.sum(axis=1)
+    results['specificity_macro'] = float(specificity.mean() * 100)
+    results['specificity_weighted'] = _weighted_mean(specificity,
+                                                     support) * 100
+
+    if num_classes == 2:
+        results['auc'] = _binary_auc(labels, scores[:, 1])
+        undefined = [] if np.isfinite(results['auc']) else ['binary']
+    else:
+        # One-vs-rest per class, identical to sklearn's
+        # ``roc_auc_score(multi_class='ovr')`` when every class is present,
+        # but an absent class gives NaN instead of an error.
+        aucs = np.array(
+            [_binary_auc(labels == c, scores[:, c]) for c in class_ids])
+        defined = np.isfinite(aucs)
+        results['auc'] = _nan_mean(aucs)
+        results['auc_weighted'] = (_weighted_mean(aucs[defined],
+                                                  support[defined])
+                                   if defined.any() else float('nan'))
+        undefined = [class_names[c] for c in np.flatnonzero(~defined)]
+    _warn_undefined_auc(undefined)
+    return results
+
+
+def _multi_label_metrics(scores: np.ndarray, labels: np.ndarray,
+                         mask: Optional[np.ndarray], thr: float,
+                         class_names: List[str]) -> Dict[str, float]:
+    """Multi-label metrics, see :func:`compute_medical_metrics`."""
+    if labels.shape != scores.shape:
+        raise ValueError('compute_medical_metrics expected multi-label '
+                         f'`labels` of the same shape as `scores` '
+                         f'{scores.shape}, but found {labels.shape}.')
+    if mask is None:
+        mask = np.ones(scores.shape, dtype=bool)
+    else:
+        mask = np.asarray(mask)
+        if mask.shape != scores.shape:
+            raise ValueError('compute_medical_metrics expected `mask` of the '
+                             f'same shape as `scores` {scores.shape}, but '
+                             f'found {mask.shape}.')
+        mask = mask.astype(bool)
+    if not mask.any():
+        raise ValueError('compute_medical_metrics found every entry masked '
+                         'out; at least one entry must be evaluated.')
+    unmasked = labels[mask]
+    if not np.isin(unmasked, (0, 1)).all():
+        raise ValueError('compute_medical_metrics expected 0/1 multi-label '
+                         'targets on the unmasked entries, but found values '
+                         f'{np.unique(unmasked).tolist()}.')
+    labels = np.where(mask, labels, 0).astype(np.int64)
+    preds = (scores >= thr).astype(np.int64)
+
+    per_label = {
+        key: []
+        for key in ('auc', 'precision', 'recall', 'f1', 'specificity')
+    }
+    positives = []
+    for j in range(scores.shape[1]):
+        keep = mask[:, j]
+        y_true, y_pred = labels[keep, j], preds[keep, j]
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_true,
+            y_pred,
+            labels=[1],
+            average='binary',
+            pos_label=1,
+            zero_division=0)
+        true_neg, false_pos, _, _ = confusion_matrix(y_true,
+                                                     y_pred,
+                                                     labels=[0, 1]).ravel()
+        per_label['auc'].append(_binary_auc(y_true, scores[keep, j]))
+        per_label['precision'].append(precision)
+        per_label['recall'].append(recall)
+        per_label['f1'].append(f1)
+        per_label['specificity'].append(
+            _safe_divide(true_neg, true_neg + false_pos))
+        positives.append(y_true.sum())
+
+    aucs = np.array(per_label.pop('auc'))
+    results = {
+        f'auc/{name}': float(auc)
+        for name, auc in zip(class_names, aucs)
+    }
+    results['auc_mean'] = _nan_mean(aucs)
+    positives = np.array(positives)
+    for key, values in per_label.items():
+        values = np.array(values, dtype=np.float64)
+        results[f'{key}_macro'] = float(values.mean() * 100)
+        results[f'{key}_weighted'] = _weighted_mean(values, positives) * 100
+    results['accuracy'] = float((preds == labels)[mask].mean() * 100)
+    _warn_undefined_auc(
+        [class_names[j] for j in np.flatnonzero(~np.isfinite(aucs))])
+    return results
+
+
+def _binary_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """ROC AUC of a binary problem, NaN when only one class is present."""
+    if len(np.unique(y_true)) < 2:
+        return float('nan')
+    return float(roc_auc_score(y_true, y_score))
+
+
+def _safe_divide(numerator, denominator):
+    """Element-wise division that gives 0 where the denominator is 0."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    return np.divide(numerator,
+                     denominator,
+                     out=np.zeros_like(numerator),
+                     where=denominator > 0)
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean, 0 when all weights are 0 (as sklearn's
+    ``zero_division=0``)."""
+    total = np.sum(weights)
+    if total == 0:
+        return 0.0
+    return float(np.sum(values * weights) / total)
+
+
+def _nan_mean(values: np.ndarray) -> float:
+    """Mean over the finite values, NaN when there is none."""
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float('nan')
+
+
+def _warn_undefined_auc(names: List[str]) -> None:
+    """Warn once about the classes whose AUC is undefined."""
+    if names:
+        print_log(
+            'AUC is undefined (only one class present among the evaluated '
+            f'entries) for {names}; it is NaN and excluded from the means.',
+            logger='current',
+            level=logging.WARNING)
+
+
+@METRICS.register_module()
+class MedicalMetric(BaseMetric):
+    """AUC, sensitivity, specificity, precision, F1 and accuracy.
+
+    A thin evaluator around :func:`compute_medical_metrics`, which lists the
+    keys. Values are percentages except AUC values, which are in ``[0, 1]``.
+
+    Examples:
+        >>> import torch
+        >>> from mmengine.evaluator import Evaluator
+        >>> from mmpretrain.structures import DataSample
+        >>> samples = [
+        ...     DataSample().set_gt_label(0).set_pred_score(
+        ...         torch.tensor([0.7, 0.3])).to_dict(),
+        ...     DataSample().set_gt_label(1).set_pred_score(
+        ...         torch.tensor([0.4, 0.6])).to_dict()]
+        >>> evaluator = Evaluator(MedicalMetric(prefix='student'))
+        >>> evaluator.process(samples)
+        >>> evaluator.evaluate(2)['student/auc']
+        1.0
+
+    Args:
+        multi_label (bool): Whether the task is multi-label. Defaults to
+            False.
+        thr (float): Score threshold for a positive multi-label prediction.
+            Defaults to 0.5.
+        score_field (str): The data-sample field holding the ``(C, )``
+            probabilities to evaluate, e.g. ``'pred_score_swin'`` for the
+            scores a distiller stores for a teacher. Defaults to
+            ``'pred_score'``.
+        collect_device (str): Device used to collect results across ranks,
+            ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names, e.g.
+            ``'teacher_swin'``. Defaults to None, using ``'medical'``.
+    """
+    default_prefix: Optional[str] = 'medical'
+
+    def __init__(self,
+                 multi_label: bool = False,
+                 thr: float = 0.5,
+                 score_field: str = 'pred_score',
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.multi_label = multi_label
+        self.thr = thr
+        self.score_field = score_field
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Store the scores, targets and masks of one batch.
+
+        Args:
+            data_batch: A batch of data from the dataloader (unused).
+            data_samples (Sequence[dict]): A batch of model outputs, each
+                with ``score_field``, ``gt_label`` (or, for multi-label,
+                ``gt_score``) and optionally ``gt_label_mask``.
+        """
+        for data_sample in data_samples:
+            if self.score_field not in data_sample:
+                raise KeyError(
+                    f'MedicalMetric expected the score field '
+                    f'{self.score_field!r} (its `score_field` argument) in '
+                    'each data sample, but found only the keys '
+                    f'{sorted(data_sample.keys())}.')
+            score = data_sample[self.score_field].detach().float().cpu()
+            result = {'pred_score': score}
+            if not self.multi_label:
+                result['gt_label'] = int(
+                    data_sample['gt_label'].reshape(-1)[0])
+            else:
+                if 'gt_score' in data_sample:
+                    gt = data_sample['gt_score'].detach().cpu()
+                else:
+                    gt = label_to_onehot(data_sample['gt_label'].cpu(),
+                                         len(score))
+                result['gt_score'] = gt.long()
+                mask = data_sample.get('gt_label_mask')
+                result['mask'] = (torch.ones_like(gt, dtype=torch.bool) if mask
+                                  is None else mask.detach().cpu().bool())
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Compute the metrics from the processed results.
+
+        Args:
+            results (List[dict]): The results of all batches, from
+                :meth:`process`.
+
+        Returns:
+            Dict[str, float]: The metrics, see :func:`compute_medical_metrics`.
+        """
+        scores = torch.stack([r['pred_score'] for r in results]).numpy()
+        if self.multi_label:
+            labels = torch.stack([r['gt_score'] for r in results]).numpy()
+            mask = torch.stack([r['mask'] for r in results]).numpy()
+        else:
+            labels = np.array([r['gt_label'] for r in results])
+            mask = None
+        class_names = (self.dataset_meta or {}).get('classes')
+        metrics = compute_medical_metrics(scores,
+                                          labels,
+                                          multi_label=self.multi_label,
+                                          mask=mask,
+                                          thr=self.thr,
+                                          class_names=class_names)
+        return {key: float(value) for key, value in metrics.items()}

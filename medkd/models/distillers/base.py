@@ -1,0 +1,213 @@
+"""The base class every medkd distiller builds on."""
+from abc import ABCMeta, abstractmethod
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmpretrain.models.heads import MultiLabelClsHead
+from mmpretrain.structures import DataSample
+
+from medkd.registry import MODELS
+from medkd.utils.checkpoint import safe_load
+
+
+def head_num_classes(classifier: nn.Module) -> Optional[int]:
+    """The number of outputs of a classifier's head, if it declares one."""
+    head = getattr(classifier, 'head', None)
+    return getattr(head, 'num_classes', None)
+
+
+def is_multi_label(classifier: nn.Module) -> bool:
+    """Whether a classifier's head uses one sigmoid per label."""
+    return isinstance(getattr(classifier, 'head', None), MultiLabelClsHead)
+
+
+def load_classifier_weights(model: nn.Module, ckpt: str, name: str) -> None:
+    """Load a classifier checkpoint (its own, or a distiller's student part).
+
+    Args:
+        model (nn.Module): The classifier to fill.
+        ckpt (str): Path of a checkpoint saved by mmengine (``state_dict``
+            key) or a plain state dict. A distiller checkpoint contributes the
+            weights under its ``student.`` prefix.
+        name (str): How error messages name this model (e.g.
+            ``teachers.swin``).
+    """
+    checkpoint = safe_load(ckpt, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    state = {k[len('module.'):] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    if any(k.startswith('student.') for k in state):
+        state = {k[len('student.'):]: v for k, v in state.items()
+                 if k.startswith('student.')}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f'The checkpoint "{ckpt}" given as {name}.ckpt does not fit the '
+            f'architecture in {name}.model (another architecture or another '
+            f'class count?):\n{err}') from None
+
+
+class BaseDistiller(BaseModel, metaclass=ABCMeta):
+    """A trainable student and frozen teachers behind one mmengine model.
+
+    Teachers are frozen (``requires_grad=False``), pinned to ``eval()`` even
+    when the runner calls ``model.train()``, and run under ``no_grad`` in
+    ``'tensor'`` mode (no labels, no teacher loss). The student's data
+    preprocessor is the distiller's. ``predict`` returns the student's
+    :class:`DataSample`s, so every mmpretrain / medkd metric works unchanged;
+    with ``eval_teachers=True`` each sample also carries
+    ``pred_score_<teacher>`` for metrics configured with
+    ``score_field='pred_score_<teacher>'``.
+
+    Subclasses implement :meth:`loss` only (and extend :meth:`predict` to add
+    method-specific outputs).
+
+    Args:
+        student (dict): Config of the student classifier (e.g. mmpretrain's
+            ``ImageClassifier``).
+        teachers (dict): ``{name: dict(model=<classifier cfg>, ckpt=<path or
+            None>, input_size=<None or (H, W)>)}``. ``input_size`` lets a
+            teacher see a resize of the student's (already augmented and
+            normalised) batch.
+        data_preprocessor (dict, optional): Defaults to the student's
+            ``data_preprocessor``.
+        eval_teachers (bool): Also attach each teacher's probabilities to the
+            predictions. Defaults to False.
+        init_cfg (dict, optional): Initialisation config of the distiller.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teachers: dict,
+                 data_preprocessor: Optional[dict] = None,
+                 eval_teachers: bool = False,
+                 init_cfg: Optional[dict] = None):
+        data_preprocessor = dict(data_preprocessor
+                                 or student.get('data_preprocessor') or {})
+        data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MODELS.build(student)
+        self.eval_teachers = eval_teachers
+        self.teachers = nn.ModuleDict()
+        self.teacher_ckpts: Dict[str, Optional[str]] = {}
+        self.teacher_input_sizes: Dict[str, Optional[tuple]] = {}
+        for name, cfg in teachers.items():
+            self.add_teacher(name, cfg)
+
+    def add_teacher(self, name: str, cfg: dict) -> None:
+        """Build, check, load and freeze one teacher."""
+        key = f'teachers.{name}'
+        if not isinstance(cfg, dict) or 'model' not in cfg:
+            raise TypeError(f'{key} must be dict(model=<classifier cfg>, '
+                            f'ckpt=<path or None>), got {cfg!r}')
+        unknown = set(cfg) - {'model', 'ckpt', 'input_size'}
+        if unknown:
+            raise KeyError(f'{key} has unknown keys {sorted(unknown)}; '
+                           'allowed: model, ckpt, input_size')
+        teacher = MODELS.build(cfg['model'])
+        n_student = head_num_classes(self.student)
+        n_teacher = head_num_classes(teacher)
+        if None not in (n_student, n_teacher) and n_student != n_teacher:
+            raise ValueError(
+                f'{key}.model.head.num_classes is {n_teacher} but '
+                f'student.head.num_classes is {n_student}: a teacher must '
+                'predict the same classes as the student.')
+        if cfg.get('ckpt'):
+            load_classifier_weights(teacher, cfg['ckpt'], key)
+        teacher.requires_grad_(False)
+        teacher.eval()
+        self.teachers[name] = teacher
+        self.teacher_ckpts[name] = cfg.get('ckpt')
+        size = cfg.get('input_size')
+        self.teacher_input_sizes[name] = None if size is None else tuple(
+            size if isinstance(size, (list, tuple)) else (size, size))
+
+    # ------------------------------------------------------------------
+    # mmengine entry points
+    # ------------------------------------------------------------------
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        if mode == 'tensor':
+            return self.student(inputs, mode='tensor')
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    @abstractmethod
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """Return the method's losses (keys containing ``loss`` are summed)
+        and any extra scalars to log (keys without ``loss``)."""
+
+    def predict(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None
+                ) -> List[DataSample]:
+        """The student's predictions (plus teachers' with ``eval_teachers``)."""
+        predictions = self.student.predict(inputs, data_samples)
+        if self.eval_teachers:
+            for name, logits in self.teacher_logits(inputs).items():
+                scores = self.to_probs(logits)
+                for sample, score in zip(predictions, scores):
+                    sample.set_field(score, f'pred_score_{name}')
+        return predictions
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.teachers.eval()
+        return self
+
+    def init_weights(self):
+        """Initialise the student and method modules; teachers loaded from a
+        checkpoint keep their weights."""
+        for name, module in self.named_children():
+            if name != 'teachers' and hasattr(module, 'init_weights'):
+                module.init_weights()
+        for name, teacher in self.teachers.items():
+            if not self.teacher_ckpts[name]:
+                teacher.init_weights()
+
+    # ------------------------------------------------------------------
+    # helpers for subclasses
+    # ------------------------------------------------------------------
+    @property
+    def multi_label(self) -> bool:
+        """Whether the student has a sigmoid (binary / multi-label) head."""
+        return is_multi_label(self.student)
+
+    def to_probs(self, logits: torch.Tensor, temperature: float = 1.0):
+        """``softmax(z / T)``, or ``σ(z / T)`` for sigmoid heads."""
+        if self.multi_label or logits.size(1) == 1:
+            return torch.sigmoid(logits / temperature)
+        return F.softmax(logits / temperature, dim=1)
+
+    def teacher_inputs(self, name: str, inputs: torch.Tensor) -> torch.Tensor:
+        """The batch as teacher ``name`` sees it (optionally resized)."""
+        size = self.teacher_input_sizes[name]
+        if size is None or tuple(inputs.shape[-2:]) == size:
+            return inputs
+        return F.interpolate(
+            inputs, size=size, mode='bilinear', align_corners=False)
+
+    @torch.no_grad()
+    def teacher_logits(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``{name: (N, C) logits}`` of every frozen teacher."""
+        return {
+            name: teacher(self.teacher_inputs(name, inputs),
+                          mode='tensor').detach()
+            for name, teacher in self.teachers.items()
+        }
+
+    def student_cls_loss(self, logits: torch.Tensor,
+                         data_samples: List[DataSample]) -> torch.Tensor:
+        """The hard-label loss configured in the student's head."""
+        return self.student.head._get_loss(logits, data_samples)['loss']

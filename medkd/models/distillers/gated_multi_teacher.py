@@ -1,0 +1,131 @@
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.structures import DataSample
+
+from medkd.registry import MODELS
+from .base import BaseDistiller
+
+
+@MODELS.register_module()
+class GatedMultiTeacher(BaseDistiller):
+    """Distillation from K frozen teachers mixed by a learned per-sample gate.
+
+    For sample ``x`` with gate weights ``w(x)`` (``(N, K)``, rows sum to 1):
+
+    .. math::
+        p_T = \\sum_k w_k(x) \\cdot \\mathrm{softmax}(z_k / T)
+
+        L = \\alpha \\cdot T^2 \\cdot \\mathrm{KL}(p_T \\,\\|\\,
+            \\mathrm{softmax}(z_s / T)) + (1 - \\alpha) \\cdot
+            \\mathrm{CE}(z_s, y)
+
+    Probabilities are mixed, not logits; sigmoid heads mix ``σ(z_k / T)``
+    and use a soft BCE. ``p_T`` is not detached from the gate, so the gate
+    learns through the distillation term only (teacher outputs are
+    detached). The gate and the student share the optimizer.
+
+    Logged besides the losses: ``gate_w_<teacher>``, the batch-mean weight of
+    each teacher. Predictions carry ``gate_weights`` (``(K,)`` per sample,
+    in the order of ``teachers``).
+
+    Args:
+        student (dict): Student classifier config.
+        teachers (dict): K ≥ 2 teachers, see :class:`BaseDistiller`
+            (``input_size`` per teacher gives it a larger resize).
+        gate (dict): Gate config; ``num_teachers`` is filled in.
+            Defaults to ``dict(type='ImageGate')``.
+        alpha (float): Weight of the distillation term. Defaults to 0.9.
+        temperature (float): Distillation temperature ``T``. Defaults to 4.
+        kd_loss (dict, optional): Soft loss between the student and ``p_T``.
+            Defaults to ``KDLoss`` for softmax heads and ``SoftBCELoss``
+            (with ``T²``) for sigmoid heads, at ``temperature``.
+        gate_entropy_weight (float): Weight of a bonus for high gate entropy
+            (against collapse onto one teacher). Defaults to 0 (off).
+        gate_ce_weight (float): Weight of the cross-entropy of the mixed
+            teacher (at T=1) with the labels, trained into the gate.
+            Defaults to 0 (off).
+        **kwargs: Passed to :class:`BaseDistiller`.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teachers: dict,
+                 gate: Optional[dict] = None,
+                 alpha: float = 0.9,
+                 temperature: float = 4.0,
+                 kd_loss: Optional[dict] = None,
+                 gate_entropy_weight: float = 0.0,
+                 gate_ce_weight: float = 0.0,
+                 **kwargs):
+        super().__init__(student, teachers, **kwargs)
+        if len(self.teachers) < 2:
+            raise ValueError('GatedMultiTeacher needs at least 2 teachers in '
+                             f'`teachers`, got {list(self.teachers)}')
+        gate = dict(gate or dict(type='ImageGate'))
+        gate['num_teachers'] = len(self.teachers)
+        self.gate = MODELS.build(gate)
+        self.alpha = alpha
+        self.temperature = temperature
+        if kd_loss is None:
+            kd_loss = dict(type='KDLoss', temperature=temperature)
+            if self.multi_label:
+                kd_loss = dict(type='SoftBCELoss', temperature=temperature,
+                               scale_by_t2=True)
+        self.kd_loss = MODELS.build(kd_loss)
+        self.gate_entropy_weight = gate_entropy_weight
+        self.gate_ce_weight = gate_ce_weight
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        teacher_logits, weights = self.gate_teachers(inputs)
+        mixed = self.mix(teacher_logits, weights, self.temperature)
+        student_logits = self.student(inputs, mode='tensor')
+        losses = dict(
+            loss_cls=(1 - self.alpha) *
+            self.student_cls_loss(student_logits, data_samples),
+            loss_kd=self.alpha *
+            self.kd_loss(student_logits, mixed, teacher_is_prob=True))
+        if self.gate_entropy_weight:
+            entropy = -(weights * weights.clamp_min(1e-12).log()).sum(1)
+            losses['loss_gate_entropy'] = \
+                -self.gate_entropy_weight * entropy.mean()
+        if self.gate_ce_weight:
+            p_teacher = self.mix(teacher_logits, weights, 1.0)
+            labels = torch.cat([s.gt_label for s in data_samples])
+            losses['loss_gate_ce'] = self.gate_ce_weight * F.nll_loss(
+                p_teacher.clamp_min(1e-12).log(), labels)
+        for name, mean_weight in zip(self.teachers, weights.mean(0)):
+            losses[f'gate_w_{name}'] = mean_weight.detach()
+        return losses
+
+    def predict(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None
+                ) -> List[DataSample]:
+        predictions = super().predict(inputs, data_samples)
+        _, weights = self.gate_teachers(inputs)
+        for sample, w in zip(predictions, weights):
+            sample.set_field(w, 'gate_weights')
+        return predictions
+
+    def gate_teachers(self, inputs: torch.Tensor):
+        """Teacher logits ``(N, K, C)`` and gate weights ``(N, K)``."""
+        teacher_logits = torch.stack(
+            list(self.teacher_logits(inputs).values()), dim=1)
+        weights = self.gate(inputs, self.teacher_probs(teacher_logits))
+        return teacher_logits, weights
+
+    def teacher_probs(self, teacher_logits: torch.Tensor,
+                      temperature: float = 1.0) -> torch.Tensor:
+        """Per-teacher probabilities ``(N, K, C)`` at ``temperature``."""
+        return self.to_probs(teacher_logits.flatten(0, 1),
+                             temperature).view_as(teacher_logits)
+
+    def mix(self, teacher_logits: torch.Tensor, weights: torch.Tensor,
+            temperature: float) -> torch.Tensor:
+        """``Σ_k w_k · p_k``: ``(N, K, C)`` logits, ``(N, K)`` weights →
+        ``(N, C)`` mixed probabilities at ``temperature``."""
+        probs = self.teacher_probs(teacher_logits, temperature)
+        return (weights.unsqueeze(-1) * probs).sum(1)

@@ -1,0 +1,3 @@
+from .image_gate import ConfidenceGate, ImageGate
+
+__all__ = ['ConfidenceGate', 'ImageGate']

@@ -1,0 +1,116 @@
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from medkd.registry import MODELS
+
+
+@MODELS.register_module()
+class ImageGate(BaseModule):
+    """A small CNN that weighs K teachers per sample from the raw image.
+
+    Layout of the gated multi-teacher paper's notebook:
+    Conv3×3(32)-ReLU-MaxPool2 → Conv3×3(64)-ReLU-MaxPool2 → GAP → FC(32)-ReLU
+    → FC(K) → softmax(· / temperature).
+
+    Args:
+        num_teachers (int): K, the number of teachers (outputs).
+        in_channels (int): Image channels. Defaults to 3.
+        channels (Sequence[int]): Conv widths. Defaults to (32, 64).
+        hidden (int): Width of the hidden FC layer. Defaults to 32.
+        input_size (int | tuple, optional): Resize the image to this size
+            before the gate sees it (a cheaper gate). Defaults to None.
+        temperature (float): Softmax temperature of the gate. Defaults to 1.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 num_teachers: int,
+                 in_channels: int = 3,
+                 channels: Sequence[int] = (32, 64),
+                 hidden: int = 32,
+                 input_size=None,
+                 temperature: float = 1.0,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if num_teachers < 2:
+            raise ValueError(f'a gate needs num_teachers >= 2, '
+                             f'got {num_teachers}')
+        self.num_teachers = num_teachers
+        self.input_size = (input_size, input_size) if isinstance(
+            input_size, int) else input_size
+        self.temperature = temperature
+        layers = []
+        for width in channels:
+            layers += [
+                nn.Conv2d(in_channels, width, 3, padding=1),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2)
+            ]
+            in_channels = width
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1),
+                                      nn.Flatten())
+        self.fc = nn.Sequential(
+            nn.Linear(in_channels + self.extra_features, hidden),
+            nn.ReLU(inplace=True), nn.Linear(hidden, num_teachers))
+
+    @property
+    def extra_features(self) -> int:
+        """Inputs to the FC layers besides the image features."""
+        return 0
+
+    def image_features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_size is not None and tuple(
+                x.shape[-2:]) != tuple(self.input_size):
+            x = F.interpolate(
+                x, size=self.input_size, mode='bilinear', align_corners=False)
+        return self.features(x)
+
+    def forward(self,
+                x: torch.Tensor,
+                teacher_probs: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Gate weights.
+
+        Args:
+            x (Tensor): ``(N, C, H, W)`` normalised images.
+            teacher_probs (Tensor, optional): ``(N, K, C)`` teacher
+                probabilities; unused by this gate.
+
+        Returns:
+            Tensor: ``(N, K)`` weights, each row sums to 1.
+        """
+        logits = self.fc(self.image_features(x))
+        return F.softmax(logits / self.temperature, dim=1)
+
+
+@MODELS.register_module()
+class ConfidenceGate(ImageGate):
+    """An :class:`ImageGate` that also sees how sure each teacher is.
+
+    The FC layers get, besides the image features, each teacher's maximum
+    probability and normalised entropy (``2K`` extra inputs), so the gate can
+    prefer the confident teacher for each sample.
+
+    Args: see :class:`ImageGate`.
+    """
+
+    @property
+    def extra_features(self) -> int:
+        return 2 * self.num_teachers
+
+    def forward(self,
+                x: torch.Tensor,
+                teacher_probs: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if teacher_probs is None:
+            raise ValueError('ConfidenceGate needs the teachers\' '
+                             'probabilities (N, K, C)')
+        p = teacher_probs.clamp_min(1e-12)
+        entropy = -(p * p.log()).sum(-1) / max(
+            torch.log(torch.tensor(float(p.size(-1)))).item(), 1e-12)
+        confidence = torch.cat([p.max(-1).values, entropy], dim=1)
+        logits = self.fc(
+            torch.cat([self.image_features(x), confidence], dim=1))
+        return F.softmax(logits / self.temperature, dim=1)

@@ -1,0 +1,3 @@
+from .kd_loss import KDLoss, SoftBCELoss
+
+__all__ = ['KDLoss', 'SoftBCELoss']

@@ -1,0 +1,196 @@
+"""Tests for Kather2016 on tiny trees in Kather 2016's download layouts."""
+import os.path as osp
+from collections import Counter
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+import medkd.datasets  # noqa: F401  (registers the datasets)
+from medkd.datasets import Kather2016
+from medkd.registry import DATASETS
+
+CONFIG = osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets',
+    'kather.py')
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+TOP = 'Kather_texture_2016_image_tiles_5000'
+FOLDERS = Kather2016.CLASS_FOLDERS
+PER_CLASS = 10
+
+
+def tile(label):
+    """An 8x8 BGR tile whose pixels encode the label."""
+    image = np.zeros((8, 8, 3), dtype=np.uint8)
+    image[..., 0] = label * 30
+    image[..., 2] = 255 - label * 30
+    return image
+
+
+def make_kather(root, nesting=1):
+    """Write ``root/TOP[/TOP]/<class folder>/<i>.tif``; return the folder
+    that holds the class folders."""
+    inner = root
+    for _ in range(nesting):
+        inner = inner / TOP
+    for label, folder in enumerate(FOLDERS):
+        (inner / folder).mkdir(parents=True)
+        for i in range(PER_CLASS):
+            path = inner / folder / f'{label + 1}{i:03d}_{folder}.tif'
+            assert cv2.imwrite(str(path), tile(label))
+    return inner
+
+
+@pytest.fixture(scope='module')
+def kather_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('kather')
+    make_kather(root)
+    return str(root)
+
+
+def labels_of(dataset):
+    return [dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))]
+
+
+def paths_of(dataset):
+    return {dataset.get_data_info(i)['img_path'] for i in range(len(dataset))}
+
+
+def test_reads_every_tile_with_its_class(kather_root):
+    dataset = Kather2016(kather_root, split='all')
+    assert len(dataset) == 8 * PER_CLASS
+    assert dataset.CLASSES == ('tumor', 'stroma', 'complex', 'lympho',
+                               'debris', 'mucosa', 'adipose', 'empty')
+    assert Counter(labels_of(dataset)) == {i: PER_CLASS for i in range(8)}
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        folder = osp.basename(osp.dirname(info['img_path']))
+        assert info['gt_label'] == FOLDERS.index(folder)
+
+
+@pytest.mark.parametrize('nesting,point_at_inner', [(2, False), (2, True),
+                                                    (1, True)])
+def test_nested_and_inner_roots(tmp_path, nesting, point_at_inner):
+    inner = make_kather(tmp_path, nesting)
+    dataset = Kather2016(
+        str(inner if point_at_inner else tmp_path), split='all')
+    assert len(dataset) == 8 * PER_CLASS
+    assert Counter(labels_of(dataset)) == {i: PER_CLASS for i in range(8)}
+
+
+def test_splits_disjoint_cover_and_stratified(kather_root):
+    splits = {
+        split: Kather2016(kather_root, split=split)
+        for split in ('train', 'val', 'test')
+    }
+    # 80 tiles -> 16 test; 64 left -> 13 val (rounded 12.8), 51 train.
+    assert [len(splits[s]) for s in ('train', 'val', 'test')] == [51, 13, 16]
+    paths = [paths_of(d) for d in splits.values()]
+    assert not paths[0] & paths[1] and not paths[0] & paths[2]
+    assert not paths[1] & paths[2]
+    assert paths[0] | paths[1] | paths[2] == paths_of(
+        Kather2016(kather_root, split='all'))
+    # Stratified: every class has its share of each split, within one tile.
+    for dataset in splits.values():
+        counts = Counter(labels_of(dataset))
+        for label in range(8):
+            assert abs(counts[label] - len(dataset) / 8) <= 1
+    assert Counter(labels_of(splits['test'])) == {i: 2 for i in range(8)}
+
+
+def test_split_deterministic_per_seed_and_differs_across_seeds(kather_root):
+    first = paths_of(Kather2016(kather_root, split='test', seed=1))
+    again = paths_of(Kather2016(kather_root, split='test', seed=1))
+    other = paths_of(Kather2016(kather_root, split='test', seed=2))
+    assert first == again
+    assert first != other
+    # The test split does not depend on val_ratio (test is cut first).
+    assert first == paths_of(
+        Kather2016(kather_root, split='test', seed=1, val_ratio=0.5))
+
+
+def test_zero_val_ratio_leaves_val_empty(kather_root):
+    assert len(Kather2016(kather_root, split='val', val_ratio=0)) == 0
+    assert len(Kather2016(kather_root, split='train', val_ratio=0)) == 64
+
+
+def test_loads_a_tif_through_the_pipeline(kather_root):
+    dataset = Kather2016(kather_root, split='val', pipeline=PIPELINE)
+    sample = dataset[0]
+    label = dataset.get_data_info(0)['gt_label']
+    assert sample['data_samples'].gt_label.item() == label
+    expected = tile(label).transpose(2, 0, 1)
+    assert np.array_equal(sample['inputs'].numpy(), expected)
+
+
+def test_builds_from_registry(kather_root):
+    dataset = DATASETS.build(
+        dict(type='Kather2016', data_root=kather_root, split='test'))
+    assert isinstance(dataset, Kather2016) and len(dataset) == 16
+
+
+def test_missing_root_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nowhere'):
+        Kather2016(str(tmp_path / 'nowhere'))
+
+
+def test_missing_class_folder_lists_found_ones(tmp_path):
+    inner = make_kather(tmp_path)
+    for path in (inner / '03_COMPLEX').iterdir():
+        path.unlink()
+    (inner / '03_COMPLEX').rmdir()
+    with pytest.raises(FileNotFoundError) as error:
+        Kather2016(str(tmp_path))
+    message = str(error.value)
+    assert "['03_COMPLEX'] not found" in message
+    assert "found ['01_TUMOR', '02_STROMA', '04_LYMPHO'" in message
+
+
+def test_empty_class_folder_is_named(tmp_path):
+    inner = make_kather(tmp_path)
+    for path in (inner / '05_DEBRIS').iterdir():
+        path.unlink()
+    with pytest.raises(FileNotFoundError, match='no .tif') as error:
+        Kather2016(str(tmp_path))
+    assert str(inner / '05_DEBRIS') in str(error.value)
+
+
+def test_duplicate_copies_are_reported(tmp_path):
+    make_kather(tmp_path / 'a')
+    make_kather(tmp_path / 'b')
+    with pytest.raises(ValueError, match='more than once') as error:
+        Kather2016(str(tmp_path))
+    assert str(tmp_path / 'b' / TOP / '01_TUMOR') in str(error.value)
+
+
+def test_corrupt_tile_is_named(tmp_path):
+    inner = make_kather(tmp_path)
+    bad = inner / '02_STROMA' / '2000_02_STROMA.tif'
+    bad.write_bytes(b'II*\x00 truncated')
+    with pytest.raises(OSError, match='1 of 80') as error:
+        Kather2016(str(tmp_path), split='all', check_images=True)
+    assert str(bad) in str(error.value)
+
+
+@pytest.mark.parametrize('kwargs,match', [(dict(split='validation'), 'split'),
+                                          (dict(test_ratio=1.0), 'test_ratio'),
+                                          (dict(val_ratio=-0.1), 'val_ratio')])
+def test_bad_arguments_are_named(kather_root, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Kather2016(kather_root, **kwargs)
+
+
+def test_base_config_values_and_pipelines(kather_root):
+    cfg = Config.fromfile(CONFIG)
+    assert cfg.data_preprocessor.num_classes == 8
+    assert cfg.train_pipeline[1].scale == (112, 112)
+    assert cfg.test_pipeline[1].scale == (112, 112)
+    assert cfg.train_pipeline[2].direction == 'horizontal'
+    assert cfg.train_dataloader.batch_size == 64
+    assert cfg.test_evaluator.type == 'MedicalMetric'
+    for name in ('train', 'val'):
+        dataset_cfg = cfg[f'{name}_dataloader'].dataset
+        dataset_cfg.data_root = kather_root
+        dataset = DATASETS.build(dataset_cfg)
+        assert tuple(dataset[0]['inputs'].shape) == (3, 112, 112)

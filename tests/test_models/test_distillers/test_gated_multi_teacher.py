@@ -1,0 +1,169 @@
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.optim import OptimWrapper
+from mmpretrain.structures import DataSample
+
+from medkd.registry import MODELS
+from conftest import tiny_classifier
+
+
+def _batch(n=6, num_classes=3, size=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(n, 3, size, size, generator=g)
+    labels = torch.arange(n) % num_classes
+    return inputs, [DataSample().set_gt_label(int(y)) for y in labels], labels
+
+
+def _gated(k=2, gate=None, **kwargs):
+    torch.manual_seed(0)
+    teachers = {
+        f't{i}': dict(model=tiny_classifier(channels=(4 + 2 * i, 8)))
+        for i in range(k)
+    }
+    model = MODELS.build(
+        dict(type='GatedMultiTeacher', student=tiny_classifier(),
+             teachers=teachers, gate=gate or dict(type='ImageGate'),
+             **kwargs))
+    model.init_weights()
+    return model
+
+
+class _OneHotGate(nn.Module):
+
+    def __init__(self, k, index):
+        super().__init__()
+        self.k, self.index = k, index
+
+    def forward(self, x, teacher_probs=None):
+        return F.one_hot(torch.full((x.size(0), ), self.index),
+                         self.k).float()
+
+
+@pytest.mark.parametrize('gate', ['ImageGate', 'ConfidenceGate'])
+@pytest.mark.parametrize('k', [2, 3])
+def test_gate_weights_sum_to_one_per_sample(gate, k):
+    model = _gated(k, gate=dict(type=gate, input_size=8, temperature=2.0))
+    inputs, samples, _ = _batch()
+    teacher_logits, weights = model.gate_teachers(inputs)
+    assert teacher_logits.shape == (6, k, 3)
+    assert weights.shape == (6, k)
+    torch.testing.assert_close(weights.sum(1), torch.ones(6))
+    assert (weights > 0).all()
+    losses = model.loss(inputs, samples)
+    assert {f'gate_w_t{i}' for i in range(k)} <= set(losses)
+    total = sum(losses[f'gate_w_t{i}'] for i in range(k))
+    assert total.item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_one_hot_gate_equals_vanilla_kd_against_that_teacher():
+    model = _gated(3, alpha=0.8, temperature=3.0)
+    model.gate = _OneHotGate(3, index=1)
+    inputs, samples, labels = _batch()
+    losses = model.loss(inputs, samples)
+    with torch.no_grad():
+        z_t = model.teachers.t1(inputs, mode='tensor')
+    z_s = model.student(inputs, mode='tensor')
+    T = 3.0
+    p_t = F.softmax(z_t / T, 1)
+    kl = (p_t * (p_t.log() - F.log_softmax(z_s / T, 1))).sum(1).mean()
+    torch.testing.assert_close(losses['loss_kd'], 0.8 * T**2 * kl)
+    torch.testing.assert_close(losses['loss_cls'],
+                               0.2 * F.cross_entropy(z_s, labels))
+    assert losses['gate_w_t1'].item() == 1.0
+
+
+def test_mixture_is_weighted_sum_of_probabilities_not_logits():
+    model = _gated(2, temperature=2.0)
+    logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]])
+    weights = torch.tensor([[0.25, 0.75]])
+    mixed = model.mix(logits, weights, 2.0)
+    expected = 0.25 * F.softmax(logits[0, 0] / 2, 0) + 0.75 * F.softmax(
+        logits[0, 1] / 2, 0)
+    torch.testing.assert_close(mixed[0], expected)
+
+
+def test_train_step_updates_gate_and_student_not_teachers():
+    model = _gated(2, gate_entropy_weight=0.01, gate_ce_weight=0.1)
+    model.train()
+    before = copy.deepcopy(model.state_dict())
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.5))
+    inputs, samples, _ = _batch()
+    log_vars = model.train_step(
+        dict(inputs=inputs, data_samples=samples), optim)
+    assert {'loss_kd', 'loss_cls', 'loss_gate_entropy', 'loss_gate_ce',
+            'gate_w_t0', 'gate_w_t1'} <= set(log_vars)
+    after = model.state_dict()
+
+    def changed(prefix):
+        return [k for k in after if k.startswith(prefix)
+                and after[k].is_floating_point()
+                and not torch.equal(after[k], before[k])]
+
+    assert changed('teachers.') == []
+    assert changed('gate.features') and changed('gate.fc')
+    assert changed('student.backbone') and changed('student.head')
+    assert all(not m.training for m in model.teachers.modules())
+
+
+def test_gate_learns_through_distillation_term_only():
+    model = _gated(2, alpha=0.5)
+    inputs, samples, _ = _batch()
+    losses = model.loss(inputs, samples)
+    grads = torch.autograd.grad(losses['loss_cls'],
+                                list(model.gate.parameters()),
+                                allow_unused=True)
+    assert all(g is None for g in grads)
+    grads = torch.autograd.grad(losses['loss_kd'],
+                                list(model.gate.parameters()))
+    assert any(g.abs().sum() > 0 for g in grads)
+
+
+def test_predict_keeps_per_sample_gate_weights_and_teacher_input_size():
+    torch.manual_seed(0)
+    model = MODELS.build(
+        dict(type='GatedMultiTeacher', student=tiny_classifier(),
+             teachers=dict(
+                 small=dict(model=tiny_classifier()),
+                 large=dict(model=tiny_classifier(), input_size=32))))
+    seen = {}
+    model.teachers.large.register_forward_pre_hook(
+        lambda m, args, kwargs: seen.update(shape=args[0].shape),
+        with_kwargs=True)
+    model.eval()
+    inputs, samples, _ = _batch()
+    preds = model.predict(inputs, samples)
+    assert seen['shape'][-2:] == (32, 32)
+    weights = torch.stack([p.gate_weights for p in preds])
+    assert weights.shape == (6, 2)
+    torch.testing.assert_close(weights.sum(1), torch.ones(6))
+
+
+def test_sigmoid_heads_mix_sigmoids_and_use_soft_bce():
+    torch.manual_seed(0)
+    model = MODELS.build(
+        dict(type='GatedMultiTeacher',
+             student=tiny_classifier(2, multi_label=True),
+             teachers=dict(a=dict(model=tiny_classifier(2, multi_label=True)),
+                           b=dict(model=tiny_classifier(2, multi_label=True))),
+             temperature=2.0))
+    model.gate = _OneHotGate(2, index=0)
+    inputs = torch.randn(4, 3, 16, 16)
+    samples = [DataSample().set_gt_label([i % 2]) for i in range(4)]
+    losses = model.loss(inputs, samples)
+    with torch.no_grad():
+        q = torch.sigmoid(model.teachers.a(inputs, mode='tensor') / 2)
+    z_s = model.student(inputs, mode='tensor')
+    bce = F.binary_cross_entropy_with_logits(z_s / 2, q, reduction='none')
+    torch.testing.assert_close(losses['loss_kd'],
+                               0.9 * 4 * bce.sum(1).mean())
+
+
+def test_needs_at_least_two_teachers():
+    with pytest.raises(ValueError, match='at least 2 teachers'):
+        MODELS.build(
+            dict(type='GatedMultiTeacher', student=tiny_classifier(),
+                 teachers=dict(a=dict(model=tiny_classifier()))))

@@ -1,0 +1,54 @@
+"""Evaluate a checkpoint on the test split of a config.
+
+    python tools/test.py CONFIG CHECKPOINT [--out results.pkl]
+    bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [same options]
+
+``--out`` dumps every sample's prediction (scores, labels and method outputs
+such as per-sample gate weights) with mmengine's ``DumpResults``.
+"""
+import argparse
+import os
+
+from mmengine.config import Config, DictAction
+
+from medkd.apis import build_runner, set_work_dir
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a medkd model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument('--out', help='dump per-sample predictions (.pkl)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.config, args.work_dir)
+    cfg.load_from = args.checkpoint
+    if args.out:
+        evaluator = cfg.test_evaluator
+        evaluators = list(evaluator) if isinstance(evaluator,
+                                                   (list, tuple)) else [
+                                                       evaluator]
+        evaluators.append(dict(type='DumpResults', out_file_path=args.out))
+        cfg.test_evaluator = evaluators
+    build_runner(cfg).test()
+
+
+if __name__ == '__main__':
+    main()
