@@ -57,6 +57,6 @@ METRICS = _child('metric', mmpretrain_registry.METRICS,
 EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS,
                     ['medkd.evaluation'])
 VISUALIZERS = _child('visualizer', mmpretrain_registry.VISUALIZERS,
-                     ['medkd.visualization'])
+                     [])
 VISBACKENDS = _child('vis_backend', mmpretrain_registry.VISBACKENDS,
-                     ['medkd.visualization'])
+                     [])

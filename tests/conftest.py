@@ -22,3 +22,25 @@ def tiny_classifier(num_classes=3, channels=(4, 8), in_channels=3,
                       channels=channels, kernel_sizes=(3, ) * len(channels)),
         neck=dict(type='GlobalAveragePooling'),
         head=head)
+
+
+def tiny_runner_cfg(config, work_dir, data_root, epochs=2, **overrides):
+    """A demo config shrunk to seconds: 16 px images, a few per class,
+    no random augmentation (so runs are reproducible), no multiprocessing."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(osp.join(root, config))
+    cfg.work_dir = str(work_dir)
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.dataset.update(
+            data_root=str(data_root), num_per_class=(8, 4, 4), image_size=16,
+            pipeline=cfg.test_pipeline)
+        loader.update(batch_size=8, num_workers=0)
+    cfg.train_cfg.max_epochs = epochs
+    cfg.default_hooks.logger.interval = 1
+    cfg.merge_from_dict(overrides)
+    return cfg

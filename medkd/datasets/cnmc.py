@@ -137,9 +137,9 @@ class CNMC2019(BaseDataset):
 
     def _load_training_folds(self) -> List[dict]:
         root = self._find_training_root()
-        available = sorted(name for name in os.listdir(root)
-                           if name.startswith('fold_')
-                           and osp.isdir(osp.join(root, name)))
+        available = sorted(
+            name for name in os.listdir(root)
+            if name.startswith('fold_') and osp.isdir(osp.join(root, name)))
         if self.folds is None:
             fold_names = available
         else:

@@ -39,9 +39,11 @@ class Kather2016(BaseDataset):
         split (str): ``'train'``, ``'val'``, ``'test'`` or ``'all'``.
             Defaults to ``'train'``.
         seed (int): Seed of both cuts. Defaults to 0.
-        test_ratio (float): Fraction of all tiles in test. Defaults to 0.2.
-        val_ratio (float): Fraction of the non-test tiles in val; 0 leaves
-            val empty. Defaults to 0.2.
+        test_ratio (float): Fraction of all tiles in test; 0 is allowed for
+            the train and val splits. Defaults to 0.2.
+        val_ratio (float): Fraction of the non-test tiles in val; 0 puts
+            them all in train (and ``split='val'`` is refused).
+            Defaults to 0.2.
         check_images (bool): Decode every tile of the split at start-up and
             name the unreadable ones. Defaults to False.
         pipeline (Sequence): Transforms applied to each entry.
@@ -51,8 +53,8 @@ class Kather2016(BaseDataset):
     """
 
     METAINFO = {
-        'classes': ('tumor', 'stroma', 'complex', 'lympho', 'debris',
-                    'mucosa', 'adipose', 'empty')
+        'classes': ('tumor', 'stroma', 'complex', 'lympho', 'debris', 'mucosa',
+                    'adipose', 'empty')
     }
     CLASS_FOLDERS = ('01_TUMOR', '02_STROMA', '03_COMPLEX', '04_LYMPHO',
                      '05_DEBRIS', '06_MUCOSA', '07_ADIPOSE', '08_EMPTY')
@@ -74,8 +76,9 @@ class Kather2016(BaseDataset):
         for name, ratio in (('test_ratio', test_ratio), ('val_ratio',
                                                          val_ratio)):
             if not 0 <= ratio < 1:
-                raise ValueError(
-                    f'`{name}` must be in [0, 1), got {ratio}.')
+                raise ValueError(f'`{name}` must be in [0, 1), got {ratio}.')
+            if ratio == 0 and name == f'{split}_ratio':
+                raise ValueError(f'`{name}=0` leaves split {split!r} empty.')
         self.split = split
         self.seed = seed
         self.test_ratio = test_ratio
@@ -88,8 +91,9 @@ class Kather2016(BaseDataset):
         """Read the entries of the chosen split."""
         data_list = []
         for label, class_dir in enumerate(self._find_class_dirs()):
-            files = sorted(name for name in os.listdir(class_dir)
-                           if name.lower().endswith(self.IMG_SUFFIXES))
+            files = sorted(
+                name for name in os.listdir(class_dir)
+                if name.lower().endswith(self.IMG_SUFFIXES))
             if not files:
                 raise FileNotFoundError(
                     f'Class folder {class_dir} holds no '
@@ -133,8 +137,10 @@ class Kather2016(BaseDataset):
                 f'Kather 2016 class folder(s) {missing} not found under '
                 f'{self.data_root}; found {sorted(found)} of the 8 '
                 f'{list(self.CLASS_FOLDERS)}.')
-        repeated = {name: paths for name, paths in found.items()
-                    if len(paths) > 1}
+        repeated = {
+            name: paths
+            for name, paths in found.items() if len(paths) > 1
+        }
         if repeated:
             raise ValueError(
                 f'Class folders found more than once under {self.data_root}: '

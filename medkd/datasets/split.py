@@ -42,8 +42,8 @@ def stratified_split(labels: Sequence,
     """
     labels = np.asarray(labels)
     ratios = np.asarray(ratios, dtype=float)
-    if ratios.ndim != 1 or (ratios < 0).any() or not np.isclose(
-            ratios.sum(), 1.0):
+    if ratios.ndim != 1 or (ratios
+                            < 0).any() or not np.isclose(ratios.sum(), 1.0):
         raise ValueError('`ratios` must be non-negative fractions summing to '
                          f'1, but got {tuple(ratios.tolist())}.')
     if groups is not None:
@@ -107,12 +107,12 @@ def _grouped_split(labels: np.ndarray, ratios: np.ndarray, seed: int,
     return parts
 
 
-def stratified_kfold(labels: Sequence,
-                     num_folds: int,
-                     fold: int,
-                     seed: int = 0,
-                     groups: Optional[Sequence] = None
-                     ) -> Tuple[np.ndarray, np.ndarray]:
+def stratified_kfold(
+        labels: Sequence,
+        num_folds: int,
+        fold: int,
+        seed: int = 0,
+        groups: Optional[Sequence] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Pick one fold of a seeded stratified k-fold cross-validation.
 
     Uses :class:`sklearn.model_selection.StratifiedKFold`, or
@@ -136,8 +136,7 @@ def stratified_kfold(labels: Sequence,
     if num_folds < 2:
         raise ValueError(f'`num_folds` must be at least 2, got {num_folds}.')
     if not 0 <= fold < num_folds:
-        raise ValueError(
-            f'`fold` must be in [0, {num_folds}), got {fold}.')
+        raise ValueError(f'`fold` must be in [0, {num_folds}), got {fold}.')
     labels = np.asarray(labels)
     if groups is None:
         splitter = StratifiedKFold(num_folds, shuffle=True, random_state=seed)

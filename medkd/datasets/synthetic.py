@@ -186,23 +186,28 @@ def _sample_cell(rng: np.random.Generator, proto: dict) -> dict:
     correlated with the class but not determined by it, and always agree
     with the picture.
     """
-    shape = _NUCLEUS_SHAPES[rng.choice(len(_NUCLEUS_SHAPES),
-                                       p=np.asarray(proto['shapes']) /
-                                       np.sum(proto['shapes']))]
-    size = proto['size'] * float(np.exp(rng.normal(0, 0.10)))
+    shape_p = np.asarray(proto['shapes']) / np.sum(proto['shapes'])
+    shape_p = 0.85 * shape_p + 0.15 / len(_NUCLEUS_SHAPES)
+    shape = _NUCLEUS_SHAPES[rng.choice(len(_NUCLEUS_SHAPES), p=shape_p)]
+    granule_type = proto['granule_type']
+    if rng.random() < 0.15:
+        granule_type = str(rng.choice(list(_GRANULE_OD)))
+    size = proto['size'] * float(np.exp(rng.normal(0, 0.12)))
     granules = float(np.clip(proto['granules'] + rng.normal(0, 0.2), 0, 1))
     dark = proto['dark'] * float(np.exp(rng.normal(0, 0.15)))
     ecc = float(np.clip(proto['ecc'] + rng.normal(0, 0.12), 0, 0.6))
     params = dict(
         shape=shape,
         size=size,
-        nucleus=float(np.clip(proto['nucleus'] + rng.normal(0, 0.07), 0.3,
+        nucleus=float(np.clip(proto['nucleus'] + rng.normal(0, 0.09), 0.3,
                               0.9)),
         granules=granules,
-        granule_type=proto['granule_type'],
+        granule_type=granule_type,
+        granule_od=np.asarray(_GRANULE_OD[granule_type], np.float32) *
+        np.exp(rng.normal(0, 0.3, 3)).astype(np.float32),
         cytoplasm_od=np.asarray(_CYTOPLASM_OD[proto['cytoplasm']],
                                 np.float32) *
-        np.exp(rng.normal(0, 0.2, 3)).astype(np.float32),
+        np.exp(rng.normal(0, 0.35, 3)).astype(np.float32),
         dark=dark,
         ecc=ecc,
         chromatin=proto['chromatin'] * float(rng.uniform(0.6, 1.4)),
@@ -389,10 +394,10 @@ def _render(layers: Dict[str, np.ndarray], params: dict, rendering: str,
         tint = np.array([0.8, 0.9, 1.0], np.float32)
         return _finish(glow[..., None] * tint, rng, image_size, 1.6)
 
-    stain = np.exp(rng.normal(0, 0.12, 3)).astype(np.float32)
+    stain = np.exp(rng.normal(0, 0.2, 3)).astype(np.float32)
     nucleus_od = _NUCLEUS_OD * params['dark']
     cytoplasm_od = params['cytoplasm_od'] * params['dark']
-    granule_od = np.asarray(_GRANULE_OD[params['granule_type']], np.float32)
+    granule_od = params['granule_od']
     density = (layers['cell'][..., None] * cytoplasm_od +
                layers['nucleus'][..., None] * nucleus_od +
                layers['granules'][..., None] * granule_od +

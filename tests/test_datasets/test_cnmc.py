@@ -1,7 +1,6 @@
 """Tests for CNMC2019 on tiny trees in C-NMC 2019's download layouts."""
 import csv
 import os.path as osp
-import shutil
 from collections import Counter
 
 import cv2
@@ -9,7 +8,6 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-import medkd.datasets  # noqa: F401  (registers the datasets)
 from medkd.datasets import CNMC2019
 from medkd.registry import DATASETS
 
@@ -33,13 +31,13 @@ def write_image(path, value=0):
 def make_training_data(root):
     """Write ``root/fold_{0,1,2}/{all,hem}/UID_<patient>_<cell>_1_<cls>.bmp``
     and return ``root``."""
-    for class_name, patients in (('all', ALL_PATIENTS), ('hem',
-                                                         HEM_PATIENTS)):
+    for class_name, patients in (('all', ALL_PATIENTS), ('hem', HEM_PATIENTS)):
         for i, patient in enumerate(patients):
             folder = root / f'fold_{i % 3}' / class_name
             folder.mkdir(parents=True, exist_ok=True)
             for cell in range(CELLS):
-                write_image(folder / f'UID_{patient}_{cell}_1_{class_name}.bmp')
+                write_image(folder /
+                            f'UID_{patient}_{cell}_1_{class_name}.bmp')
     return root
 
 
@@ -75,10 +73,12 @@ def test_reads_all_images_with_labels_and_patients(cnmc_root):
         info = dataset.get_data_info(i)
         folder = osp.basename(osp.dirname(info['img_path']))
         assert info['gt_label'] == dataset.CLASSES.index(folder)
-        assert osp.basename(info['img_path']).startswith(
-            f'UID_{info["patient_id"]}_')
-    assert {dataset.get_data_info(i)['patient_id']
-            for i in range(len(dataset))} == set(ALL_PATIENTS + HEM_PATIENTS)
+        assert osp.basename(
+            info['img_path']).startswith(f'UID_{info["patient_id"]}_')
+    assert {
+        dataset.get_data_info(i)['patient_id']
+        for i in range(len(dataset))
+    } == set(ALL_PATIENTS + HEM_PATIENTS)
 
 
 @pytest.mark.parametrize('layout', ['C-NMC_training_data', 'inner'])
@@ -203,21 +203,23 @@ def test_group_by_patient_needs_uid_names(fresh_root):
 
 
 def test_corrupt_image_is_named(fresh_root):
-    bad = fresh_root / 'training_data' / 'fold_2' / 'hem' / 'UID_H3_0_1_hem.bmp'
+    bad = fresh_root / 'training_data/fold_2/hem/UID_H3_0_1_hem.bmp'
     bad.write_bytes(b'not a bitmap')
     with pytest.raises(OSError, match='1 of 60') as error:
         CNMC2019(str(fresh_root), split='all', check_images=True)
     assert str(bad) in str(error.value)
     # Unchecked, the loader itself names the file when it is reached.
     dataset = CNMC2019(str(fresh_root), split='all', pipeline=PIPELINE)
-    index = [dataset.get_data_info(i)['img_path']
-             for i in range(len(dataset))].index(str(bad))
+    index = [
+        dataset.get_data_info(i)['img_path'] for i in range(len(dataset))
+    ].index(str(bad))
     with pytest.raises(AssertionError, match=str(bad)):
         dataset[index]
 
 
-def write_preliminary(folder, rows, header=('Patient_ID', 'new_names',
-                                            'labels')):
+def write_preliminary(folder,
+                      rows,
+                      header=('Patient_ID', 'new_names', 'labels')):
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / 'labels.csv'
     with open(csv_path, 'w', newline='') as f:
@@ -266,8 +268,8 @@ def test_preliminary_csv_errors_name_file_and_column(tmp_path):
     with pytest.raises(ValueError, match="'labels'") as error:
         CNMC2019(str(tmp_path), preliminary_csv=str(csv_path))
     assert str(csv_path) in str(error.value)
-    csv_path = write_preliminary(tmp_path, [('UID_1_1_1_all.bmp', '1.bmp',
-                                             'blast')])
+    csv_path = write_preliminary(tmp_path,
+                                 [('UID_1_1_1_all.bmp', '1.bmp', 'blast')])
     with pytest.raises(ValueError, match='line 2.*blast') as error:
         CNMC2019(str(tmp_path), preliminary_csv=str(csv_path))
     assert str(csv_path) in str(error.value)
@@ -282,8 +284,9 @@ def test_base_config_values_and_pipelines(cnmc_root):
     assert cfg.test_pipeline[1].scale == (224, 224)
     assert cfg.train_dataloader.batch_size == 16
     assert cfg.train_dataloader.sampler.shuffle is True
-    assert [cfg[f'{s}_dataloader'].dataset.split
-            for s in ('train', 'val', 'test')] == ['train', 'val', 'test']
+    assert [
+        cfg[f'{s}_dataloader'].dataset.split for s in ('train', 'val', 'test')
+    ] == ['train', 'val', 'test']
     assert cfg.val_evaluator.type == 'MedicalMetric'
     for name in ('train', 'test'):
         dataset_cfg = cfg[f'{name}_dataloader'].dataset

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-import medkd.datasets  # noqa: F401  (registers the datasets)
 from medkd.datasets import Kather2016
 from medkd.registry import DATASETS
 
@@ -110,9 +109,11 @@ def test_split_deterministic_per_seed_and_differs_across_seeds(kather_root):
         Kather2016(kather_root, split='test', seed=1, val_ratio=0.5))
 
 
-def test_zero_val_ratio_leaves_val_empty(kather_root):
-    assert len(Kather2016(kather_root, split='val', val_ratio=0)) == 0
+def test_zero_ratios_move_tiles_to_train(kather_root):
     assert len(Kather2016(kather_root, split='train', val_ratio=0)) == 64
+    assert len(Kather2016(kather_root, split='val', test_ratio=0)) == 16
+    with pytest.raises(ValueError, match="val_ratio=0.*'val' empty"):
+        Kather2016(kather_root, split='val', val_ratio=0)
 
 
 def test_loads_a_tif_through_the_pipeline(kather_root):

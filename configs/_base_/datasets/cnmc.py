@@ -15,6 +15,7 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.8, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    # Half the images rotate by an angle drawn uniformly from [-30, 30] deg.
     dict(
         type='Rotate',
         magnitude_range=(0, 30),
