@@ -44,3 +44,25 @@ def tiny_runner_cfg(config, work_dir, data_root, epochs=2, **overrides):
     cfg.default_hooks.logger.interval = 1
     cfg.merge_from_dict(overrides)
     return cfg
+
+
+def write_tiny_config(path, config, data_root, epochs=1, extra=''):
+    """Write a config file inheriting ``config`` (relative to the repo root)
+    with the same shrinking as :func:`tiny_runner_cfg`; returns its path."""
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    loader = ("dict(batch_size=8, num_workers=0, persistent_workers=False, "
+              "dataset=dict(data_root=%r, num_per_class=(8, 4, 4), "
+              "image_size=16, pipeline=_base_.test_pipeline))" % str(data_root))
+    text = '\n'.join([
+        f'_base_ = [{osp.join(root, config)!r}]',
+        f'train_dataloader = {loader}',
+        f'val_dataloader = {loader}',
+        f'test_dataloader = {loader}',
+        f'train_cfg = dict(max_epochs={epochs})',
+        'default_hooks = dict(logger=dict(interval=1))',
+        extra,
+    ])
+    with open(path, 'w') as f:
+        f.write(text + '\n')
+    return str(path)

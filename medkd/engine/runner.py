@@ -1,5 +1,6 @@
 import torch
 import torch.distributed as torch_dist
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from medkd.registry import RUNNERS
@@ -40,10 +41,12 @@ class MedKDRunner(Runner):
         if launcher != 'none' and not torch.cuda.is_available():
             if not torch_dist.is_initialized():
                 torch_dist.init_process_group(backend='gloo')
-            wrapper = dict(kwargs.get('model_wrapper_cfg') or {})
+            cfg = kwargs.get('cfg') or Config()
+            wrapper = dict(cfg.get('model_wrapper_cfg') or {})
             wrapper.setdefault('type', 'MMDistributedDataParallel')
             wrapper.update(device_ids=None, broadcast_buffers=False)
-            kwargs['model_wrapper_cfg'] = wrapper
+            cfg.model_wrapper_cfg = wrapper
+            kwargs['cfg'] = cfg
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             adapt_dataloader_cfg(kwargs.get(key))
         custom_hooks = list(kwargs.get('custom_hooks') or [])

@@ -1,0 +1,96 @@
+import os
+import os.path as osp
+import runpy
+import subprocess
+import sys
+
+import mmengine
+import numpy as np
+import pytest
+import torch
+
+from medkd.apis import build_runner, enable_amp
+from medkd.utils.checkpoint import safe_load
+from conftest import tiny_runner_cfg, write_tiny_config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def run_tool(monkeypatch, tool, *args):
+    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
+    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
+
+
+def test_teacher_kd_extract_student_and_test_out(tmp_path, monkeypatch):
+    data = tmp_path / 'data'
+    teacher_cfg = write_tiny_config(tmp_path / 'teacher.py',
+                                    'configs/demo/resnet18_teacher_cells.py',
+                                    data)
+    run_tool(monkeypatch, 'train.py', teacher_cfg, '--work-dir',
+             tmp_path / 'teacher')
+    teacher_ckpt = tmp_path / 'teacher' / 'epoch_1.pth'
+
+    kd_cfg = write_tiny_config(tmp_path / 'kd.py',
+                               'configs/demo/kd_resnet18_convnet_cells.py',
+                               data)
+    run_tool(monkeypatch, 'train.py', kd_cfg, '--work-dir', tmp_path / 'kd',
+             '--cfg-options', f'model.teachers.resnet18.ckpt={teacher_ckpt}')
+    kd_ckpt = tmp_path / 'kd' / 'epoch_1.pth'
+    # the teacher inside the distiller checkpoint is the one it was given
+    teacher_state = safe_load(str(teacher_ckpt))['state_dict']
+    kd_state = safe_load(str(kd_ckpt))['state_dict']
+    for key, value in teacher_state.items():
+        torch.testing.assert_close(kd_state[f'teachers.resnet18.{key}'],
+                                   value)
+
+    student_ckpt = tmp_path / 'student.pth'
+    run_tool(monkeypatch, 'model_converters/extract_student.py', kd_ckpt,
+             student_ckpt)
+    student_cfg = write_tiny_config(tmp_path / 'student.py',
+                                    'configs/demo/convnet_student_cells.py',
+                                    data)
+    run_tool(monkeypatch, 'test.py', student_cfg, student_ckpt, '--work-dir',
+             tmp_path / 'test_student', '--out', tmp_path / 'student.pkl')
+    run_tool(monkeypatch, 'test.py', kd_cfg, kd_ckpt, '--work-dir',
+             tmp_path / 'test_kd', '--out', tmp_path / 'kd.pkl', '--cfg-options',
+             f'model.teachers.resnet18.ckpt={teacher_ckpt}')
+    student_preds = mmengine.load(tmp_path / 'student.pkl')
+    kd_preds = mmengine.load(tmp_path / 'kd.pkl')
+    assert len(student_preds) == len(kd_preds) == 16  # 4 classes x 4
+    np.testing.assert_allclose(
+        np.stack([p['pred_score'] for p in student_preds]),
+        np.stack([p['pred_score'] for p in kd_preds]), atol=1e-6)
+
+
+def test_dist_train_two_processes_on_cpu(tmp_path):
+    cfg = write_tiny_config(tmp_path / 'kd_dist.py',
+                            'configs/demo/convnet_student_cells.py',
+                            tmp_path / 'data')
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29517')
+    result = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2',
+         '--work-dir', str(tmp_path / 'work')],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = safe_load(str(tmp_path / 'work' / 'epoch_1.pth'))
+    # 32 training images, 2 processes x batch 8: 2 iterations per epoch
+    assert checkpoint['meta']['iter'] == 2
+    assert 'Distributed training: True' in result.stdout + result.stderr
+
+
+def test_amp_on_cpu_uses_bf16_autocast(tmp_path):
+    cfg = tiny_runner_cfg('configs/demo/kd_resnet18_convnet_cells.py',
+                          tmp_path / 'amp', tmp_path / 'data', epochs=1)
+    cfg.model.teachers.resnet18.ckpt = None
+    if torch.cuda.is_available():
+        pytest.skip('checks the CPU path')
+    enable_amp(cfg)
+    runner = build_runner(cfg)
+    seen = {}
+    student = runner.model.student
+    student.register_forward_hook(
+        lambda m, i, o: seen.update(dtype=o.dtype))
+    runner.train()
+    assert type(runner.optim_wrapper).__name__ == 'CPUAutocastOptimWrapper'
+    assert seen['dtype'] == torch.bfloat16
+    assert runner.iter == 4
