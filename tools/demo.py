@@ -26,6 +26,15 @@ METHODS = dict(kd=[
     ('student alone (tiny convnet)', 'convnet_student_cells.py', {}),
     ('student + vanilla KD', 'kd_resnet18_convnet_cells.py',
      {'resnet18': 'teacher (ResNet-18)'}),
+], gated=[
+    ('teacher 1 (ResNet-18)', 'resnet18_teacher_cells.py', {}),
+    ('teacher 2 (wide convnet)', 'convnet_wide_teacher_cells.py', {}),
+    ('student alone (tiny convnet)', 'convnet_student_cells.py', {}),
+    ('student + vanilla KD from teacher 1', 'kd_resnet18_convnet_cells.py',
+     {'resnet18': 'teacher 1 (ResNet-18)'}),
+    ('student + gated multi-teacher KD', 'gated_resnet18_convnet_cells.py',
+     {'resnet18': 'teacher 1 (ResNet-18)',
+      'convnet_wide': 'teacher 2 (wide convnet)'}),
 ])
 
 
@@ -86,8 +95,7 @@ def main():
     finished = {}
     rows = [['model', 'params', 'accuracy (%)', 'weighted F1 (%)', 'AUC']]
     for name, config, teachers in METHODS[args.method]:
-        stage_dir = osp.join(args.work_dir, args.method,
-                             osp.splitext(config)[0])
+        stage_dir = osp.join(args.work_dir, osp.splitext(config)[0])
         logger.info(f'=== {name}: {config} -> {stage_dir}')
         metrics, params, ckpt = run_stage(
             config, stage_dir, args,

@@ -1,0 +1,29 @@
+# Demo gated multi-teacher KD: the tiny convnet distilled from ResNet-18 and
+# a wide convnet mixed per sample by a learned gate.
+#   python tools/train.py configs/demo/gated_resnet18_convnet_cells.py
+#   python tools/demo.py --method gated
+_base_ = [
+    '../_base_/models/resnet18_cells.py',
+    '../_base_/models/convnet_wide_cells.py',
+    '../_base_/models/convnet_tiny_cells.py',
+    '../_base_/datasets/synthetic_cells.py',
+    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
+]
+teacher_ckpts = dict(
+    resnet18='work_dirs/resnet18_teacher_cells/epoch_12.pth',
+    convnet_wide='work_dirs/convnet_wide_teacher_cells/epoch_12.pth')
+model = dict(
+    type='GatedMultiTeacher',
+    student=_base_.convnet_tiny_cells,
+    teachers=dict(
+        resnet18=dict(
+            model=_base_.resnet18_cells, ckpt=teacher_ckpts['resnet18']),
+        convnet_wide=dict(
+            model=_base_.convnet_wide_cells,
+            ckpt=teacher_ckpts['convnet_wide'])),
+    gate=dict(type='ImageGate', input_size=32),
+    alpha=0.9,
+    temperature=4.0,
+)
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
