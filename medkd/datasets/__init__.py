@@ -1,11 +1,18 @@
 """Datasets read in the papers' real on-disk layouts, plus medkd's synthetic data."""
+from .chexpert import CheXpert
 from .cnmc import CNMC2019
 from .image_check import verify_images
 from .kather import Kather2016
+from .mimo_dataset import MIMODataset, MIMOSampler
+from .multimodal_cells import MultiModalCells, SyntheticMultiModalCells
+from .samplers import ClassBalancedSampler
 from .split import stratified_kfold, stratified_split
 from .synthetic import SyntheticCells, generate_synthetic_cells
+from .transforms import *  # noqa: F401,F403
 
 __all__ = [
+    'CheXpert', 'ClassBalancedSampler',
     'CNMC2019', 'Kather2016', 'stratified_split', 'stratified_kfold',
-    'verify_images', 'SyntheticCells', 'generate_synthetic_cells'
+    'verify_images', 'SyntheticCells', 'generate_synthetic_cells',
+    'MIMODataset', 'MIMOSampler', 'MultiModalCells', 'SyntheticMultiModalCells'
 ]

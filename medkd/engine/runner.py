@@ -1,6 +1,10 @@
+import os
+import os.path as osp
+
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.dist import master_only
 from mmengine.runner import Runner
 
 from medkd.registry import RUNNERS
@@ -29,12 +33,20 @@ class MedKDRunner(Runner):
     - distributed training without CUDA (``torchrun`` on CPUs): the ``gloo``
       process group is initialised here and DDP wraps the model with
       ``device_ids=None`` (mmengine would call ``torch.cuda.set_device``);
-    - ``num_workers=0`` with ``persistent_workers=True`` is corrected.
+    - ``num_workers=0`` with ``persistent_workers=True`` is corrected;
+    - checkpoints are written atomically and old ones deleted only after
+      (``CheckpointHook`` becomes :class:`AtomicCheckpointHook`), training stops at the first
+      non-finite loss term, and the data's class count is checked against
+      the model before training (:attr:`always_hooks`).
 
     Selected with ``runner_type = 'MedKDRunner'`` (set in
     ``configs/_base_/default_runtime.py``); takes the same arguments as
     :class:`mmengine.runner.Runner`.
     """
+
+    #: Hooks every medkd run gets (added unless the config has them).
+    always_hooks = ('SafeCheckpointHook', 'NonFiniteLossHook',
+                    'ClassCountCheckHook')
 
     def __init__(self, *args, **kwargs):
         launcher = kwargs.get('launcher', 'none')
@@ -47,14 +59,31 @@ class MedKDRunner(Runner):
             wrapper.update(device_ids=None, broadcast_buffers=False)
             cfg.model_wrapper_cfg = wrapper
             kwargs['cfg'] = cfg
+        checkpoint = (kwargs.get('default_hooks') or {}).get('checkpoint')
+        if isinstance(checkpoint, dict) and checkpoint.get(
+                'type') == 'CheckpointHook':
+            checkpoint['type'] = 'AtomicCheckpointHook'
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             adapt_dataloader_cfg(kwargs.get(key))
         custom_hooks = list(kwargs.get('custom_hooks') or [])
-        if not any(_hook_type(h) == 'SafeCheckpointHook'
-                   for h in custom_hooks):
-            custom_hooks.append(dict(type='SafeCheckpointHook'))
+        present = {_hook_type(h) for h in custom_hooks}
+        custom_hooks += [
+            dict(type=name) for name in self.always_hooks
+            if name not in present
+        ]
         kwargs['custom_hooks'] = custom_hooks
         super().__init__(*args, **kwargs)
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
+        """Save atomically: write ``.<filename>.part``, then rename it.
+
+        A job killed while writing leaves only the ``.part`` file, which
+        nothing reads; ``last_checkpoint`` still names the previous file.
+        """
+        partial = f'.{filename}.part'
+        super().save_checkpoint(out_dir, partial, *args, **kwargs)
+        os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
 
 
 def _hook_type(hook):

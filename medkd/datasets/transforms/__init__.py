@@ -1,0 +1,6 @@
+from .multimodal import (LoadMultiModalImages, MultiModalApply,
+                         PackMultiModalInputs)
+
+__all__ = [
+    'LoadMultiModalImages', 'MultiModalApply', 'PackMultiModalInputs'
+]

@@ -1,3 +1,7 @@
+from .feature_kl import FeatureKLLoss
 from .kd_loss import KDLoss, SoftBCELoss
+from .wasserstein import WassersteinFeatureLoss
 
-__all__ = ['KDLoss', 'SoftBCELoss']
+__all__ = [
+    'FeatureKLLoss', 'KDLoss', 'SoftBCELoss', 'WassersteinFeatureLoss'
+]

@@ -1,0 +1,26 @@
+# Demo MM-MIMO (seed 002, Fig. 3a): one convnet on the 6 packed channels with
+# 4 heads; in training slot m holds modality m of an independently drawn
+# cell (MIMOSampler, rho=0), L_M = sum_m CE(z_m, y_m); at test time every slot
+# holds the same cell and the 4 softmax outputs are averaged.
+#   python tools/train.py configs/demo/mm_mimo_cells.py
+_base_ = [
+    '../_base_/models/convnet_mm_cells.py',
+    '../_base_/datasets/synthetic_multimodal_cells.py',
+    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
+]
+model = dict(
+    type='MIMOClassifier',
+    slot_channels=_base_.slot_channels,
+    backbone=dict(_base_.convnet_mm_cells.backbone,
+                  in_channels=sum(_base_.slot_channels)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='MIMOClsHead', num_classes=_base_.num_classes,
+              in_channels=64))
+train_dataloader = dict(
+    sampler=dict(type='MIMOSampler', rho=0.0, repeats=1),
+    dataset=dict(
+        _delete_=True,
+        type='MIMODataset',
+        dataset=_base_.train_dataloader.dataset))
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))

@@ -1,0 +1,39 @@
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+
+from medkd.registry import HOOKS
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` that deletes old checkpoints only after
+    the new one is complete.
+
+    mmengine removes the oldest checkpoint (``max_keep_ckpts``) *before*
+    writing the new one, so a job killed while saving can be left with no
+    usable regular checkpoint. Here the new file is written first (atomically,
+    by :meth:`medkd.engine.MedKDRunner.save_checkpoint`), ``last_checkpoint``
+    is updated, and only then the oldest one is removed. Same arguments as
+    :class:`mmengine.hooks.CheckpointHook`; ``MedKDRunner`` uses it in place
+    of ``CheckpointHook``.
+    """
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        keep = self.max_keep_ckpts
+        self.max_keep_ckpts = -1  # the parent must not delete before saving
+        try:
+            super()._save_checkpoint_with_step(runner, step, meta)
+        finally:
+            self.max_keep_ckpts = keep
+        if keep <= 0 or (self.keep_ckpt_ids
+                         and self.keep_ckpt_ids[-1] == step):
+            return
+        if len(self.keep_ckpt_ids) == keep:
+            oldest = self.keep_ckpt_ids.popleft()
+            path = self.file_backend.join_path(
+                self.out_dir, self.filename_tmpl.format(oldest))
+            if is_main_process() and self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+        self.keep_ckpt_ids.append(step)
+        runner.message_hub.update_info('keep_ckpt_ids',
+                                       list(self.keep_ckpt_ids))

@@ -1,0 +1,154 @@
+"""Save a teacher's training route for :class:`CheckpointSequence`."""
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import List, Optional
+
+import torch
+from mmengine.dist import is_main_process, master_only
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
+
+from medkd.registry import HOOKS
+
+MANIFEST = 'manifest.json'
+
+
+def atomic_write(path: str, write) -> None:
+    """Write a file through a temporary file in the same folder and
+    ``os.replace``, so readers never see a partial file.
+
+    Args:
+        path (str): Destination.
+        write (callable): ``write(file_object)`` fills the binary temp file.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_manifest(path: str) -> List[dict]:
+    """The entries of a route manifest (``[{'epoch'|'iter': int, 'file':
+    str}, ...]``, files relative to the manifest's folder)."""
+    with open(path) as f:
+        entries = json.load(f)
+    valid = isinstance(entries, list) and all(
+        isinstance(e, dict) and 'file' in e and ('epoch' in e or 'iter' in e)
+        for e in entries)
+    if not valid:
+        raise ValueError(f'Route manifest "{path}" must be a JSON list of '
+                         '{"epoch" (or "iter"): int, "file": str} objects.')
+    return entries
+
+
+@HOOKS.register_module()
+class TeacherRouteSaverHook(Hook):
+    """Save the teacher's weights every ``interval`` epochs (or iterations)
+    as its *route* for :class:`~medkd.models.CheckpointSequence`.
+
+    Independent of :class:`mmengine.hooks.CheckpointHook` (no best / last /
+    ``max_keep_ckpts`` logic): every route checkpoint is kept. Each file holds
+    only ``{'state_dict': plain tensors, 'meta': {'epoch': e, 'iter': i}}``,
+    loadable with ``torch.load(weights_only=True)``. ``manifest.json`` in the
+    same folder lists them in order as ``[{"epoch": 5, "file":
+    "route_epoch_5.pth"}, ...]`` (``"iter"`` with ``by_epoch=False``; file
+    names relative to the folder). Files and manifest are written atomically
+    (temporary file in the folder, then ``os.replace``).
+
+    On resume the manifest's entries up to the resumed epoch are kept; a new
+    run in the same folder drops entries later than its start (they would
+    belong to another run) and overwrites them as it reaches them.
+
+    Args:
+        interval (int): Save every ``interval`` epochs (iterations with
+            ``by_epoch=False``). Defaults to 5.
+        by_epoch (bool): Count epochs (True) or iterations. Defaults to True.
+        out_dir (str, optional): Folder of the route. Defaults to
+            ``{work_dir}/route``; a relative path is taken relative to
+            ``work_dir``.
+    """
+
+    priority = 'LOW'  # after the model was updated by this epoch / iter
+
+    def __init__(self,
+                 interval: int = 5,
+                 by_epoch: bool = True,
+                 out_dir: Optional[str] = None):
+        if not isinstance(interval, int) or interval < 1:
+            raise ValueError(
+                f'TeacherRouteSaverHook.interval must be a positive int, '
+                f'got {interval!r}')
+        self.interval = interval
+        self.by_epoch = by_epoch
+        self.out_dir = out_dir
+        self.route_dir: Optional[str] = None
+        self.unit = 'epoch' if by_epoch else 'iter'
+        self.entries: List[dict] = []
+
+    @property
+    def manifest_path(self) -> str:
+        return osp.join(self.route_dir, MANIFEST)
+
+    def before_train(self, runner) -> None:
+        self.route_dir = osp.join(runner.work_dir, self.out_dir or 'route')
+        start = runner.epoch if self.by_epoch else runner.iter
+        self.entries = []
+        if osp.isfile(self.manifest_path):
+            previous = read_manifest(self.manifest_path)
+            self.entries = [
+                e for e in previous if e.get(self.unit, float('inf')) <= start
+            ]
+            if len(self.entries) < len(previous):
+                MMLogger.get_current_instance().warning(
+                    f'Route manifest {self.manifest_path}: dropped '
+                    f'{len(previous) - len(self.entries)} entries after '
+                    f'{self.unit} {start} (training starts there).')
+        if is_main_process():
+            os.makedirs(self.route_dir, exist_ok=True)
+
+    def after_train_epoch(self, runner) -> None:
+        if self.by_epoch and self.every_n_epochs(runner, self.interval):
+            self._save(runner, runner.epoch + 1)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        if not self.by_epoch and self.every_n_train_iters(
+                runner, self.interval):
+            self._save(runner, runner.iter + 1)
+
+    @master_only
+    def _save(self, runner, step: int) -> None:
+        model = runner.model
+        model = getattr(model, 'module', model)
+        state = {
+            k: v.detach().cpu().clone()
+            for k, v in model.state_dict().items()
+        }
+        if self.by_epoch:  # the loop counted this epoch's iterations already
+            meta = dict(epoch=runner.epoch + 1, iter=runner.iter)
+        else:
+            meta = dict(epoch=runner.epoch, iter=runner.iter + 1)
+        filename = f'route_{self.unit}_{step}.pth'
+        atomic_write(
+            osp.join(self.route_dir, filename),
+            lambda f: torch.save(dict(state_dict=state, meta=meta), f))
+        self.entries = [e for e in self.entries if e.get(self.unit) != step]
+        self.entries.append({self.unit: step, 'file': filename})
+        self.entries.sort(key=lambda e: e[self.unit])
+        text = json.dumps(self.entries, indent=2).encode()
+        atomic_write(self.manifest_path, lambda f: f.write(text))
+        MMLogger.get_current_instance().info(
+            f'Route checkpoint {len(self.entries)} saved: {filename} '
+            f'({self.unit} {step}) -> {self.manifest_path}')

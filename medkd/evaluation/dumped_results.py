@@ -1,0 +1,135 @@
+"""Reading the predictions dumped by ``tools/test.py --out``.
+
+Shared by the offline analysis tools (confusion matrix, metrics report):
+:func:`load_predictions` turns the per-sample dicts written by mmengine's
+``DumpResults`` into the ``(scores, labels)`` arrays that
+:func:`~medkd.evaluation.metrics.medical_metric.compute_medical_metrics`
+takes, and :func:`config_class_names` finds the class names of a config's
+test dataset.
+"""
+from typing import List, NamedTuple, Optional, Sequence, Union
+
+import mmengine
+import numpy as np
+
+from medkd.registry import DATASETS
+
+__all__ = [
+    'PredictionArrays', 'load_predictions', 'config_class_names',
+    'class_name_list'
+]
+
+
+class PredictionArrays(NamedTuple):
+    """The arrays of a dump.
+
+    Attributes:
+        scores (np.ndarray): ``(N, C)`` probabilities.
+        labels (np.ndarray): ``(N, )`` class indices, or ``(N, C)`` 0/1
+            targets when ``multi_label``.
+        mask (np.ndarray | None): ``(N, C)`` 0/1, 0 for an ignored entry.
+        multi_label (bool): Whether the task is multi-label.
+    """
+    scores: np.ndarray
+    labels: np.ndarray
+    mask: Optional[np.ndarray]
+    multi_label: bool
+
+
+def load_predictions(results: Union[str, Sequence[dict]],
+                     score_field: str = 'pred_score',
+                     multi_label: Optional[bool] = None) -> PredictionArrays:
+    """Stack a dump's scores and ground truths.
+
+    Args:
+        results (str | Sequence[dict]): Path of the ``.pkl`` written by
+            ``tools/test.py --out``, or its loaded list of dicts (each with
+            ``score_field`` and ``gt_label``, optionally ``gt_score`` and
+            ``gt_label_mask``).
+        score_field (str): The field holding the ``(C, )`` probabilities,
+            e.g. ``'pred_score_<teacher>'`` for a teacher's scores stored by
+            a distiller with ``eval_teachers=True``. Defaults to
+            ``'pred_score'``.
+        multi_label (bool, optional): Whether the task is multi-label.
+            Defaults to None: multi-label when the samples carry
+            ``gt_score`` or a ``gt_label`` with other than one index.
+
+    Returns:
+        PredictionArrays: ``scores``, ``labels``, ``mask`` and
+        ``multi_label``.
+    """
+    source = results if isinstance(results, str) else 'the results'
+    if isinstance(results, str):
+        results = mmengine.load(results)
+    if not results:
+        raise ValueError(f'{source} holds no predictions')
+    if score_field not in results[0]:
+        raise KeyError(f'{source} has no {score_field!r} per sample (keys: '
+                       f'{sorted(results[0])}): was it written by '
+                       'tools/test.py --out?')
+    scores = np.stack([_numpy(r[score_field]) for r in results]).astype(
+        np.float64)
+    gt_labels = [_numpy(r['gt_label']).reshape(-1) for r in results]
+    if multi_label is None:
+        multi_label = ('gt_score' in results[0]
+                       or any(len(g) != 1 for g in gt_labels))
+    mask = None
+    if not multi_label:
+        labels = np.array([int(g[0]) for g in gt_labels])
+    elif 'gt_score' in results[0]:
+        labels = np.stack([_numpy(r['gt_score']) for r in results])
+    else:
+        labels = np.zeros(scores.shape, dtype=np.int64)
+        for row, indices in zip(labels, gt_labels):
+            row[indices.astype(np.int64)] = 1
+    if multi_label and 'gt_label_mask' in results[0]:
+        mask = np.stack([_numpy(r['gt_label_mask']) for r in results])
+    return PredictionArrays(
+        scores=scores, labels=labels, mask=mask, multi_label=multi_label)
+
+
+def config_class_names(cfg) -> Optional[List[str]]:
+    """Class names of a config's test (else val) dataset, if known.
+
+    Looks at the dataset config's ``metainfo.classes``, then at the
+    ``metainfo`` of the dataset built with ``lazy_init=True`` (no data is
+    read), then at the dataset class's ``METAINFO``.
+
+    Args:
+        cfg (Config): A full medkd config.
+
+    Returns:
+        list[str] | None: The names, or None when none is found.
+    """
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    dataset = dict(loader.get('dataset') or {})
+    metainfo = dataset.get('metainfo')
+    classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
+    if classes is None and 'type' in dataset:
+        try:
+            built = DATASETS.build(dict(dataset, lazy_init=True))
+            classes = built.metainfo.get('classes')
+        except (KeyError, TypeError, ValueError, OSError):
+            # the dataset cannot be built here (e.g. its data is elsewhere)
+            dataset_cls = DATASETS.get(dataset['type'])
+            classes = getattr(dataset_cls, 'METAINFO', {}).get('classes')
+    return list(classes) if classes is not None else None
+
+
+def class_name_list(names: Optional[Sequence[str]],
+                    num_classes: int) -> List[str]:
+    """``names`` checked against ``num_classes``, or ``['0', '1', ...]``."""
+    if names is None:
+        return [str(i) for i in range(num_classes)]
+    if len(names) != num_classes:
+        raise ValueError(f'{len(names)} class names {list(names)} given for '
+                         f'scores with {num_classes} classes')
+    return list(names)
+
+
+def _numpy(value) -> np.ndarray:
+    """A tensor, array, list or number as a numpy array."""
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+

@@ -1,0 +1,138 @@
+"""MultiModalMIMO: MM-MIMO distilled from late-fusion teachers (seed 002)."""
+from typing import Dict, List
+
+import torch
+import torch.nn as nn
+from mmpretrain.structures import DataSample
+
+from medkd.registry import MODELS
+from medkd.utils.checkpoint import safe_load
+from .base import BaseDistiller, load_classifier_weights
+
+
+@MODELS.register_module()
+class MultiModalMIMO(BaseDistiller):
+    """MM-MIMO + KD (seed 002): each MIMO head learns from its modality's
+    late-fusion network.
+
+    The student is a :class:`~medkd.models.MIMOClassifier` with M slots;
+    teacher ``m`` (the ``m``-th entry of ``teachers``, in config order) is
+    the frozen single-modality network of modality ``m`` and sees only slot
+    ``m`` of the packed input (the student's ``slot_slice(m)``):
+
+    .. math::
+        L_T = \\sum_m \\mathrm{CE}(z_m, y_m) + w \\cdot T^2 \\sum_m
+            \\mathrm{KL}(\\mathrm{softmax}(\\hat z_m / T) \\,\\|\\,
+            \\mathrm{softmax}(z_m / T))
+
+    with ``z_m`` head ``m``'s logits, ``\\hat z_m`` teacher ``m``'s and
+    ``y_m`` the label of the cell in slot ``m``. Logged as ``loss_cls``
+    and ``loss_kd``, plus ``kd_<teacher>`` (each slot's ``T²·KL``, not
+    weighted, not a loss key). Predictions are the student's: the
+    average of the M heads' softmax outputs, ``head_scores`` per head.
+
+    Args:
+        student (dict): ``MIMOClassifier`` config.
+        teachers (dict): M single-modality classifiers in slot order, see
+            :class:`BaseDistiller`. ``ckpt`` may be the classifier's own
+            checkpoint or a :class:`~medkd.models.LateFusionClassifier`
+            checkpoint, whose member of the teacher's name is loaded.
+        temperature (float): Distillation temperature ``T``. Defaults to 4.
+        kd_weight (float): ``w``. Defaults to 1 (the paper's ``L_M +
+            T²·L_KD``).
+        **kwargs: Passed to :class:`BaseDistiller`.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teachers: dict,
+                 temperature: float = 4.0,
+                 kd_weight: float = 1.0,
+                 **kwargs):
+        super().__init__(student, teachers, **kwargs)
+        if not hasattr(self.student, 'slot_slice'):
+            raise TypeError(
+                'MultiModalMIMO needs a MIMOClassifier student (with '
+                f'slot_slice), got {type(self.student).__name__}.')
+        if self.multi_label:
+            raise ValueError('MultiModalMIMO supports softmax heads only.')
+        if len(self.teachers) != self.student.num_slots:
+            raise ValueError(
+                f'MultiModalMIMO needs one teacher per slot: the student has '
+                f'{self.student.num_slots} slots '
+                f'{self.student.slot_channels}, teachers are '
+                f'{list(self.teachers)}.')
+        self.slot_of = {name: m for m, name in enumerate(self.teachers)}
+        self.kd_weight = kd_weight
+        self.kd_loss = MODELS.build(
+            dict(type='KDLoss', temperature=temperature))
+
+    def add_teacher(self, name: str, cfg: dict) -> None:
+        """As :meth:`BaseDistiller.add_teacher`, also accepting a
+        late-fusion checkpoint."""
+        ckpt = cfg.get('ckpt') if isinstance(cfg, dict) else None
+        super().add_teacher(name, {**cfg, 'ckpt': None} if ckpt else cfg)
+        if ckpt:
+            _load_teacher_weights(self.teachers[name], ckpt, name)
+            self.teacher_ckpts[name] = ckpt
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        student_logits = self.student(inputs, mode='tensor')
+        per_slot = self.slot_kd_losses(student_logits,
+                                       self.teacher_logits(inputs))
+        losses = dict(
+            loss_cls=self.student_cls_loss(student_logits, data_samples),
+            loss_kd=self.kd_weight * sum(per_slot.values()))
+        losses.update(
+            {f'kd_{name}': value.detach()
+             for name, value in per_slot.items()})
+        return losses
+
+    def slot_kd_losses(
+            self, student_logits: torch.Tensor,
+            teacher_logits: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``{teacher: T²·KL(softmax_T(ẑ_m) ‖ softmax_T(z_m))}`` per slot.
+
+        Args:
+            student_logits (Tensor): ``(N, M, C)`` student logits.
+            teacher_logits (dict): ``{teacher: (N, C)}`` logits.
+        """
+        return {
+            name: self.kd_loss(student_logits[:, self.slot_of[name]], logits)
+            for name, logits in teacher_logits.items()
+        }
+
+    def teacher_inputs(self, name: str, inputs: torch.Tensor) -> torch.Tensor:
+        """Slot ``m`` of the packed batch for teacher ``m`` (then resized if
+        the teacher has an ``input_size``)."""
+        sliced = inputs[:, self.student.slot_slice(self.slot_of[name])]
+        return super().teacher_inputs(name, sliced)
+
+
+def _load_teacher_weights(model: nn.Module, ckpt: str, name: str) -> None:
+    """Load teacher ``name`` from its own checkpoint or from member ``name``
+    of a late-fusion checkpoint (keys ``members.<name>.*``)."""
+    key = f'teachers.{name}'
+    checkpoint = safe_load(ckpt, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    state = {k[len('module.'):] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    if not any(k.startswith('members.') for k in state):
+        load_classifier_weights(model, ckpt, key)
+        return
+    prefix = f'members.{name}.'
+    member_state = {k[len(prefix):]: v for k, v in state.items()
+                    if k.startswith(prefix)}
+    if not member_state:
+        found = sorted({k.split('.')[1] for k in state
+                        if k.startswith('members.')})
+        raise KeyError(f'The late-fusion checkpoint "{ckpt}" given as '
+                       f'{key}.ckpt has no member "{name}" (members: '
+                       f'{found}); name each teacher after its member.')
+    try:
+        model.load_state_dict(member_state, strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f'Member "{name}" of the checkpoint "{ckpt}" given as {key}.ckpt '
+            f'does not fit the architecture in {key}.model:\n{err}') from None

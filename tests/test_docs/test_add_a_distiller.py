@@ -1,0 +1,57 @@
+"""The distiller example in docs/tutorials/add_a_distiller.md works."""
+import os.path as osp
+import re
+
+import torch
+from mmengine.config import Config
+import torch.nn.functional as F
+from mmpretrain.structures import DataSample
+
+from medkd.registry import MODELS
+from conftest import tiny_classifier
+
+DOC = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+               'docs', 'tutorials', 'add_a_distiller.md')
+
+
+def _code_blocks():
+    return re.findall(r'```python\n(.*?)```', open(DOC).read(), re.S)
+
+
+def test_documented_subclass_builds_and_computes_its_formula():
+    code = _code_blocks()[0]
+    exec(compile(code, DOC, 'exec'), {})
+    torch.manual_seed(0)
+    model = MODELS.build(
+        dict(type='ConfidenceWeightedKD', student=tiny_classifier(),
+             teachers=dict(t=dict(model=tiny_classifier())), alpha=0.7,
+             temperature=2.0))
+    inputs = torch.randn(4, 3, 16, 16)
+    samples = [DataSample().set_gt_label(i % 3) for i in range(4)]
+    losses = model.loss(inputs, samples)
+
+    with torch.no_grad():
+        z_t = model.teachers.t(inputs, mode='tensor')
+    z_s = model.student(inputs, mode='tensor')
+    p_t = F.softmax(z_t / 2, 1)
+    kl = (p_t * (p_t.log() - F.log_softmax(z_s / 2, 1))).sum(1)
+    confidence = F.softmax(z_t, 1).max(1).values
+    torch.testing.assert_close(losses['loss_kd'],
+                               0.7 * 4 * (confidence * kl).mean())
+    torch.testing.assert_close(
+        losses['loss_cls'],
+        0.3 * F.cross_entropy(z_s, torch.tensor([0, 1, 2, 0])))
+    torch.testing.assert_close(losses['teacher_confidence'],
+                               confidence.mean())
+
+
+def test_documented_config_inherits_the_demo(tmp_path):
+    configs = osp.join(osp.dirname(osp.dirname(DOC)), '..', 'configs')
+    text = _code_blocks()[1].replace(
+        "'../demo/", repr(osp.abspath(osp.join(configs, 'demo')))[:-1] + "/")
+    (tmp_path / 'cfg.py').write_text(text)
+    cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
+    assert cfg.model.type == 'ConfidenceWeightedKD'
+    assert cfg.model.alpha == 0.7
+    assert 'kd_loss' not in cfg.model  # _delete_ dropped VanillaKD's keys
+    assert cfg.model.teachers.resnet18.ckpt == cfg.teacher_ckpt

@@ -1,0 +1,122 @@
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from mmengine.fileio.backends import LocalBackend
+from mmengine.hooks import Hook
+
+from medkd.apis import build_runner
+from medkd.utils.checkpoint import safe_load
+from conftest import tiny_runner_cfg, write_tiny_config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+STUDENT = 'configs/demo/convnet_student_cells.py'
+
+
+def _last(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def test_sigkill_then_resume_finishes_the_configured_epochs(tmp_path):
+    # 6 epochs of 32 images; killed as soon as the first checkpoint appears
+    cfg = write_tiny_config(tmp_path / 'cfg.py', STUDENT, tmp_path / 'data',
+                            epochs=6)
+    work = tmp_path / 'work'
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
+           '--work-dir', str(work)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not osp.exists(work / 'epoch_1.pth') and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = sorted(f for f in os.listdir(work) if f.startswith('epoch_'))
+    assert saved, 'no checkpoint before the kill'
+    # whatever the kill interrupted, the latest checkpoint is a whole file
+    before = safe_load(_last(work))
+    assert before['meta']['epoch'] >= 1
+
+    result = subprocess.run(cmd + ['--resume'], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"resumed epoch: {before['meta']['epoch']}" in (result.stdout +
+                                                           result.stderr)
+    final = safe_load(_last(work))
+    assert final['meta']['epoch'] == 6
+    assert final['meta']['iter'] == 6 * 4
+
+
+def test_kill_while_writing_a_checkpoint_never_leaves_it_as_latest(
+        tmp_path, monkeypatch):
+    put = LocalBackend.put
+
+    def dying_put(self, obj, filepath):
+        if 'epoch_2' in str(filepath):
+            put(self, obj[:len(obj) // 2], filepath)  # half written
+            raise KeyboardInterrupt('killed while saving')
+        put(self, obj, filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', dying_put)
+    cfg = tiny_runner_cfg(STUDENT, tmp_path / 'work', tmp_path / 'data',
+                          epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        build_runner(cfg).train()
+    monkeypatch.setattr(LocalBackend, 'put', put)
+    work = tmp_path / 'work'
+    assert not osp.exists(work / 'epoch_2.pth')
+    assert osp.exists(work / '.epoch_2.pth.part')
+    assert _last(work).endswith('epoch_1.pth')
+
+    cfg = tiny_runner_cfg(STUDENT, work, tmp_path / 'data', epochs=3,
+                          resume=True)
+    runner = build_runner(cfg)
+    runner.train()
+    assert runner.epoch == 3
+    assert safe_load(_last(work))['meta']['epoch'] == 3
+
+
+class PoisonWeights(Hook):
+    """Makes the student's weights NaN before a given iteration."""
+
+    def __init__(self, at_iter):
+        self.at_iter = at_iter
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == self.at_iter:
+            with torch.no_grad():
+                next(runner.model.parameters()).fill_(float('nan'))
+
+
+def test_nonfinite_loss_stops_with_term_and_iteration_and_keeps_checkpoint(
+        tmp_path):
+    cfg = tiny_runner_cfg(STUDENT, tmp_path / 'work', tmp_path / 'data',
+                          epochs=3)
+    runner = build_runner(cfg)
+    runner.register_hook(PoisonWeights(at_iter=6))  # epoch 2, 4 iters/epoch
+    with pytest.raises(FloatingPointError,
+                       match=r'"loss" is nan at iteration 6 \(epoch 2'):
+        runner.train()
+    work = tmp_path / 'work'
+    assert _last(work).endswith('epoch_1.pth')
+    assert not osp.exists(work / 'epoch_2.pth')
+    state = safe_load(str(work / 'epoch_1.pth'))['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values()
+               if v.is_floating_point())
+
+
+def test_class_count_mismatch_fails_before_training(tmp_path):
+    cfg = tiny_runner_cfg(STUDENT, tmp_path / 'work', tmp_path / 'data')
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.num_classes = 3
+    with pytest.raises(ValueError, match=r'train_dataloader.dataset '
+                       r'\(SyntheticCells\) has 3 classes .* but '
+                       r'model.head.num_classes is 4'):
+        build_runner(cfg).train()
+    assert not any(f.endswith('.pth') for f in os.listdir(tmp_path / 'work'))

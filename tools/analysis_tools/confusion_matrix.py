@@ -1,0 +1,101 @@
+"""Confusion matrix of the predictions dumped by ``tools/test.py --out``.
+
+    python tools/test.py CONFIG CKPT --out results.pkl
+    python tools/analysis_tools/confusion_matrix.py CONFIG results.pkl \
+        [--out-png cm.png] [--classes hem all] [--score-field pred_score]
+
+Rows are ground-truth classes, columns predicted classes (the arg-max of
+the scores). Prints the counts and the row-normalised matrix (percent of
+each true class, so the diagonal is the per-class sensitivity); with
+``--out-png`` saves both as heat maps. Class names come from ``--classes``,
+else from the config's test dataset, else indices.
+"""
+import argparse
+import os.path as osp
+
+import numpy as np
+from mmengine.config import Config
+from sklearn.metrics import confusion_matrix
+from terminaltables import AsciiTable
+
+from medkd.evaluation.dumped_results import (class_name_list,
+                                             config_class_names,
+                                             load_predictions)
+from medkd.utils import register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='the config the results come from')
+    parser.add_argument('results', help='.pkl written by tools/test.py --out')
+    parser.add_argument('--classes', nargs='+', help='class names')
+    parser.add_argument('--score-field', default='pred_score',
+                        help="scores to use, e.g. 'pred_score_<teacher>'")
+    parser.add_argument('--out-png', help='save the heat maps here')
+    return parser.parse_args()
+
+
+def row_normalise(counts: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum, in percent (0 for an empty row)."""
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts * 100.0, totals, out=np.zeros(counts.shape),
+                     where=totals > 0)
+
+
+def matrix_table(matrix, names, fmt, title):
+    rows = [['true \\ pred'] + names]
+    rows += [[name] + [fmt.format(v) for v in row]
+             for name, row in zip(names, matrix)]
+    return AsciiTable(rows, title=title).table
+
+
+def save_png(counts, percent, names, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    side = 1.5 + 0.6 * len(names)
+    fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1, side))
+    for ax, matrix, fmt, title in ((axes[0], counts, '{:d}', 'counts'),
+                                   (axes[1], percent, '{:.1f}',
+                                    'row-normalised (%)')):
+        ax.imshow(percent, cmap='Blues', vmin=0, vmax=100)
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, fmt.format(value), ha='center', va='center',
+                    color='white' if percent[i, j] > 50 else 'black')
+        ticks = np.arange(len(names))
+        ax.set_xticks(ticks, names, rotation=45, ha='right')
+        ax.set_yticks(ticks, names)
+        ax.set_xlabel('predicted')
+        ax.set_ylabel('true')
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=True)
+    preds = load_predictions(args.results, score_field=args.score_field)
+    if preds.multi_label:
+        raise SystemExit(f'{args.results} holds multi-label predictions: a '
+                         'confusion matrix needs one class per sample (see '
+                         'tools/analysis_tools/metrics_report.py)')
+    num_classes = preds.scores.shape[1]
+    names = class_name_list(
+        args.classes or config_class_names(Config.fromfile(args.config)),
+        num_classes)
+    counts = confusion_matrix(preds.labels, preds.scores.argmax(1),
+                              labels=list(range(num_classes)))
+    percent = row_normalise(counts)
+    print(matrix_table(counts, names, '{:d}',
+                       f'confusion matrix ({len(preds.labels)} samples)'))
+    print(matrix_table(percent, names, '{:.1f}',
+                       'row-normalised (% of each true class)'))
+    if args.out_png:
+        save_png(counts, percent, names, args.out_png)
+        print(f'saved {osp.abspath(args.out_png)}')
+
+
+if __name__ == '__main__':
+    main()

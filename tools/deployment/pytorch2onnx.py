@@ -1,0 +1,63 @@
+"""Export the student of a config to ONNX and check it with onnxruntime.
+
+    python tools/deployment/pytorch2onnx.py CONFIG CKPT --out student.onnx \
+        [--shape 224 224] [--opset 17] [--atol 1e-4]
+
+CKPT is a distiller checkpoint (its ``student.`` weights are exported) or
+the student's own checkpoint (e.g. from
+``tools/model_converters/extract_student.py``); it is read with
+``torch.load(weights_only=True)``. The graph maps a normalised ``(N, 3, H,
+W)`` batch ``input`` (as after the config's data preprocessor) to ``(N,
+num_classes)`` ``logits``, with a dynamic batch axis. Prints the max
+absolute difference between onnxruntime and PyTorch on a random batch and
+exits with status 1 when it exceeds ``--atol``.
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+from medkd.apis.export import build_student, export_onnx
+from medkd.utils import register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='distiller or classifier config')
+    parser.add_argument('checkpoint', help='distiller or student checkpoint')
+    parser.add_argument('--out', required=True, help='output .onnx file')
+    parser.add_argument('--shape', type=int, nargs=2, default=[224, 224],
+                        metavar=('H', 'W'), help='input height and width')
+    parser.add_argument('--in-channels', type=int, default=3,
+                        help='input channels')
+    parser.add_argument('--opset', type=int, default=17,
+                        help='ONNX opset version')
+    parser.add_argument('--atol', type=float, default=1e-4,
+                        help='largest accepted |onnxruntime - PyTorch|')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    student = build_student(cfg.model, args.checkpoint)
+    shape = (args.in_channels, *args.shape)
+    diff = export_onnx(student, args.out, shape, args.opset)
+    print(f'saved {osp.abspath(args.out)} (input (N, {shape[0]}, '
+          f'{shape[1]}, {shape[2]}), opset {args.opset})')
+    print(f'max abs difference onnxruntime vs PyTorch: {diff:.3e} '
+          f'(atol {args.atol:g})')
+    if diff > args.atol:
+        print(f'FAILED: the difference exceeds --atol {args.atol:g}',
+              file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
