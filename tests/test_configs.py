@@ -39,6 +39,7 @@ def test_config_loads_and_builds(config):
     model = MODELS.build(model_cfg)
     student = getattr(model, 'student', model)
     num_classes = head_num_classes(student)
+    num_classes = getattr(student, 'num_classes', num_classes)
     if num_classes is None:  # classifier inside the backbone (InceptionV3)
         student.eval()
         num_classes = student(torch.zeros(1, 3, 96, 96), mode='tensor').shape[1]

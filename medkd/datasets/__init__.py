@@ -4,6 +4,7 @@ from .cnmc import CNMC2019
 from .image_check import verify_images
 from .kather import Kather2016
 from .mimo_dataset import MIMODataset, MIMOSampler
+from .replay import AugmentationReplayDataset, ReplaySampler
 from .multimodal_cells import MultiModalCells, SyntheticMultiModalCells
 from .samplers import ClassBalancedSampler
 from .split import stratified_kfold, stratified_split
@@ -11,6 +12,7 @@ from .synthetic import SyntheticCells, generate_synthetic_cells
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
+    'AugmentationReplayDataset', 'ReplaySampler',
     'CheXpert', 'ClassBalancedSampler',
     'CNMC2019', 'Kather2016', 'stratified_split', 'stratified_kfold',
     'verify_images', 'SyntheticCells', 'generate_synthetic_cells',

@@ -59,6 +59,8 @@ class MedKDRunner(Runner):
             wrapper.update(device_ids=None, broadcast_buffers=False)
             cfg.model_wrapper_cfg = wrapper
             kwargs['cfg'] = cfg
+        if (kwargs.get('cfg') or {}).get('teacher_cache'):
+            enable_teacher_cache(kwargs)
         checkpoint = (kwargs.get('default_hooks') or {}).get('checkpoint')
         if isinstance(checkpoint, dict) and checkpoint.get(
                 'type') == 'CheckpointHook':
@@ -84,6 +86,42 @@ class MedKDRunner(Runner):
         partial = f'.{filename}.part'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+
+
+def enable_teacher_cache(kwargs: dict) -> None:
+    """Apply ``teacher_cache = dict(num_views=V, seed=0, batch_size=None,
+    num_workers=None)`` from the config to the runner's arguments: wrap the
+    training dataset in ``AugmentationReplayDataset``, sample with
+    ``ReplaySampler`` and add a ``TeacherCacheHook``."""
+    options = dict(kwargs['cfg'].teacher_cache)
+    loader = kwargs.get('train_dataloader')
+    model = kwargs.get('model')
+    where = 'config key `teacher_cache`'
+    if not isinstance(loader, dict) or not isinstance(model, dict):
+        raise TypeError(f'{where} needs train_dataloader and model configs')
+    if 'teachers' not in model:
+        raise ValueError(f'{where} is set but model ({model.get("type")}) '
+                         'has no frozen teachers to cache')
+    preprocessor = model.get('data_preprocessor') or kwargs['cfg'].get(
+        'data_preprocessor') or {}
+    if preprocessor.get('batch_augments'):
+        raise ValueError(f'{where} cannot be combined with batch augments '
+                         '(Mixup / CutMix in data_preprocessor): the mixed '
+                         'images would not match the cached outputs')
+    sampler = dict(loader.get('sampler') or dict(type='DefaultSampler'))
+    if sampler.get('type') not in ('DefaultSampler', 'ReplaySampler'):
+        raise ValueError(f'{where} needs train_dataloader.sampler to be '
+                         f'DefaultSampler, found {sampler.get("type")}')
+    sampler['type'] = 'ReplaySampler'
+    loader['sampler'] = sampler
+    loader['dataset'] = dict(
+        type='AugmentationReplayDataset', dataset=loader['dataset'],
+        num_views=options.get('num_views', 4), seed=options.get('seed', 0))
+    hooks = list(kwargs.get('custom_hooks') or [])
+    hooks.append(dict(type='TeacherCacheHook',
+                      batch_size=options.get('batch_size'),
+                      num_workers=options.get('num_workers')))
+    kwargs['custom_hooks'] = hooks
 
 
 def _hook_type(hook):

@@ -2,9 +2,10 @@ from .atomic_checkpoint import AtomicCheckpointHook
 from .class_count_check import ClassCountCheckHook
 from .nonfinite_loss import NonFiniteLossHook
 from .safe_checkpoint import SafeCheckpointHook
+from .teacher_cache import TeacherCacheHook
 from .teacher_route_saver import TeacherRouteSaverHook
 from .teacher_switch import TeacherSwitchHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook', 'SafeCheckpointHook', 'TeacherRouteSaverHook', 'TeacherSwitchHook'
+    'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook', 'SafeCheckpointHook', 'TeacherCacheHook', 'TeacherRouteSaverHook', 'TeacherSwitchHook'
 ]

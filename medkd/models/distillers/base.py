@@ -96,6 +96,7 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         self.teachers = nn.ModuleDict()
         self.teacher_ckpts: Dict[str, Optional[str]] = {}
         self.teacher_input_sizes: Dict[str, Optional[tuple]] = {}
+        self.teacher_cache = None
         for name, cfg in teachers.items():
             self.add_teacher(name, cfg)
 
@@ -199,8 +200,23 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
             inputs, size=size, mode='bilinear', align_corners=False)
 
     @torch.no_grad()
-    def teacher_logits(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """``{name: (N, C) logits}`` of every frozen teacher."""
+    def teacher_logits(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[List[DataSample]] = None
+    ) -> Dict[str, torch.Tensor]:
+        """``{name: (N, C) logits}`` of every frozen teacher.
+
+        With a teacher output cache attached (``self.teacher_cache``, set by
+        :class:`~medkd.engine.hooks.TeacherCacheHook`) and samples that carry
+        a ``cache_index``, the logits are read from the cache instead.
+        """
+        if self.teacher_cache is not None and data_samples:
+            indices = [s.metainfo.get('cache_index') for s in data_samples]
+            if None not in indices:
+                rows = self.teacher_cache.lookup(indices).to(inputs.device)
+                return {name: rows[:, k]
+                        for k, name in enumerate(self.teachers)}
         return {
             name: teacher(self.teacher_inputs(name, inputs),
                           mode='tensor').detach()

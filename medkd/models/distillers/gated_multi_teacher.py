@@ -79,7 +79,7 @@ class GatedMultiTeacher(BaseDistiller):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        teacher_logits, weights = self.gate_teachers(inputs)
+        teacher_logits, weights = self.gate_teachers(inputs, data_samples)
         mixed = self.mix(teacher_logits, weights, self.temperature)
         student_logits = self.student(inputs, mode='tensor')
         losses = dict(
@@ -110,10 +110,10 @@ class GatedMultiTeacher(BaseDistiller):
             sample.set_field(w, 'gate_weights')
         return predictions
 
-    def gate_teachers(self, inputs: torch.Tensor):
+    def gate_teachers(self, inputs: torch.Tensor, data_samples=None):
         """Teacher logits ``(N, K, C)`` and gate weights ``(N, K)``."""
         teacher_logits = torch.stack(
-            list(self.teacher_logits(inputs).values()), dim=1)
+            list(self.teacher_logits(inputs, data_samples).values()), dim=1)
         weights = self.gate(inputs, self.teacher_probs(teacher_logits))
         return teacher_logits, weights
 

@@ -46,7 +46,7 @@ class VanillaKD(BaseDistiller):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        (teacher_logits, ) = self.teacher_logits(inputs).values()
+        (teacher_logits, ) = self.teacher_logits(inputs, data_samples).values()
         student_logits = self.student(inputs, mode='tensor')
         return dict(
             loss_cls=(1 - self.alpha) *

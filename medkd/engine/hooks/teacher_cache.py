@@ -1,0 +1,143 @@
+import hashlib
+import json
+import os.path as osp
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import get_dist_info
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
+from torch.utils.data import DataLoader
+
+from medkd.datasets.replay import AugmentationReplayDataset
+from medkd.engine.teacher_cache import TeacherOutputCache, tensors_digest
+from medkd.registry import HOOKS
+
+
+def _barrier():
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+
+
+@HOOKS.register_module()
+class TeacherCacheHook(Hook):
+    """Compute the frozen teachers' outputs once and serve them from a file.
+
+    Before each training epoch the hook checks that the cache matches the
+    teachers' current weights (so a route checkpoint switched in by
+    :class:`TeacherSwitchHook` gets its own cache), the training pipeline,
+    the dataset and the number of views; if not, it builds the cache: every
+    (sample, view) pair of the :class:`AugmentationReplayDataset` goes through
+    the data preprocessor (``training=False``) and the teachers, each rank
+    filling its share of the rows. The distiller then reads its teacher
+    logits from the cache (``model.teacher_cache``) instead of running the
+    teachers. Enabled by ``teacher_cache = dict(num_views=...)`` in a config
+    (see :class:`~medkd.engine.MedKDRunner`).
+
+    Args:
+        batch_size (int, optional): Batch size when building. Defaults to
+            the training batch size.
+        num_workers (int, optional): Loader workers when building. Defaults
+            to the training loader's.
+    """
+
+    priority = 'LOW'  # after hooks that change the teachers (NORMAL)
+
+    def __init__(self, batch_size: Optional[int] = None,
+                 num_workers: Optional[int] = None):
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.cache: Optional[TeacherOutputCache] = None
+
+    def before_train_epoch(self, runner) -> None:
+        model = runner.model.module if hasattr(runner.model,
+                                               'module') else runner.model
+        dataset = runner.train_dataloader.dataset
+        if not isinstance(dataset, AugmentationReplayDataset):
+            raise TypeError('TeacherCacheHook needs the training dataset '
+                            'wrapped in AugmentationReplayDataset (set '
+                            '`teacher_cache = dict(num_views=...)` in the '
+                            'config), got ' + type(dataset).__name__)
+        key = self.cache_key(model, dataset)
+        if self.cache is not None and self.cache.key == key:
+            return
+        num_classes = self._num_outputs(model, dataset)
+        cache = TeacherOutputCache(
+            osp.join(runner.work_dir, 'teacher_cache'), key,
+            (dataset.num_items, len(model.teachers), num_classes))
+        model.teacher_cache = None  # build with live teachers
+        reason = cache.invalid_reason()
+        _barrier()
+        if reason is None:
+            cache.log_reuse()
+        else:
+            print_log(f'Teacher output cache: building {cache.data_path} '
+                      f'({reason})', logger='current')
+            self.build(runner, model, dataset, cache)
+        self.cache = cache.open_readonly()
+        model.teacher_cache = self.cache
+
+    @staticmethod
+    def cache_key(model, dataset: AugmentationReplayDataset) -> str:
+        """Digest of what the teachers' outputs depend on."""
+        inner = dataset.dataset
+        description = dict(
+            teachers={
+                name: tensors_digest(teacher.state_dict())
+                for name, teacher in model.teachers.items()
+            },
+            input_sizes={
+                name: list(size) if size else None
+                for name, size in model.teacher_input_sizes.items()
+            },
+            preprocessor=repr(model.data_preprocessor),
+            pipeline=repr(getattr(inner, 'pipeline', None)),
+            data=hashlib.sha1(
+                repr([inner.get_data_info(i) for i in range(len(inner))
+                      ]).encode()).hexdigest(),
+            num_views=dataset.num_views,
+            seed=dataset.seed)
+        return hashlib.sha1(
+            json.dumps(description, sort_keys=True).encode()).hexdigest()
+
+    @staticmethod
+    def _num_outputs(model, dataset) -> int:
+        item = pseudo_collate([dataset[0]])
+        with torch.no_grad():
+            inputs = model.data_preprocessor(item, False)['inputs']
+            logits = model.teacher_logits(inputs)
+        return next(iter(logits.values())).shape[1]
+
+    def build(self, runner, model, dataset, cache: TeacherOutputCache):
+        rank, world_size = get_dist_info()
+        if rank == 0:
+            cache.create()
+        _barrier()
+        loader_cfg = runner.cfg.train_dataloader
+        indices = list(range(rank, dataset.num_items, world_size))
+        loader = DataLoader(
+            dataset,
+            batch_size=self.batch_size or loader_cfg.get('batch_size', 32),
+            sampler=indices,
+            num_workers=loader_cfg.get('num_workers', 0)
+            if self.num_workers is None else self.num_workers,
+            collate_fn=pseudo_collate)
+        progress = ProgressBar(len(indices)) if rank == 0 else None
+        with torch.no_grad():
+            for batch in loader:
+                data = model.data_preprocessor(batch, False)
+                logits = model.teacher_logits(data['inputs'])
+                rows = [s.metainfo['cache_index']
+                        for s in data['data_samples']]
+                cache.write(rows, torch.stack(list(logits.values()), dim=1))
+                if progress is not None:
+                    for _ in rows:
+                        progress.update()
+        cache.flush()
+        _barrier()
+        if rank == 0:
+            cache.finalize()
+        _barrier()

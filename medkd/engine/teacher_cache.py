@@ -1,0 +1,120 @@
+"""A file of frozen teachers' outputs for every (sample, view) pair."""
+import hashlib
+import json
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.logging import print_log
+
+
+def tensors_digest(state_dict: dict) -> str:
+    """SHA-1 over the names and values of a state dict (its weights)."""
+    digest = hashlib.sha1()
+    for name, tensor in state_dict.items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(
+            torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def file_digest(path: str) -> str:
+    digest = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class TeacherOutputCache:
+    """Teacher logits of shape ``(N × V, K, C)`` in a float16 memory map.
+
+    Files: ``{folder}/{key}.f16`` (the array) and ``{folder}/{key}.json``
+    (``key``, ``shape``, ``sha1`` of the array, ``complete``). A cache is only
+    used when all of these agree; a truncated or half-built file is rebuilt.
+
+    Args:
+        folder (str): Where the files live (``{work_dir}/teacher_cache``).
+        key (str): Digest of everything the outputs depend on (teacher
+            weights, pipeline, dataset, views).
+        shape (Sequence[int]): ``(N × V, K, C)``.
+    """
+
+    def __init__(self, folder: str, key: str, shape: Sequence[int]):
+        self.folder = folder
+        self.key = key
+        self.shape = tuple(int(s) for s in shape)
+        self.data_path = osp.join(folder, f'{key}.f16')
+        self.meta_path = osp.join(folder, f'{key}.json')
+        self._array: Optional[np.memmap] = None
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * 2
+
+    def invalid_reason(self) -> Optional[str]:
+        """Why the files on disk cannot be used, or None if they can."""
+        if not osp.isfile(self.meta_path) or not osp.isfile(self.data_path):
+            return 'no cache yet'
+        with open(self.meta_path) as f:
+            meta = json.load(f)
+        if meta.get('key') != self.key or tuple(
+                meta.get('shape', ())) != self.shape:
+            return 'built for other teachers / data'
+        if not meta.get('complete'):
+            return 'an earlier build did not finish'
+        size = osp.getsize(self.data_path)
+        if size != self.nbytes:
+            return (f'{self.data_path} has {size} bytes, expected '
+                    f'{self.nbytes} (truncated?)')
+        if file_digest(self.data_path) != meta.get('sha1'):
+            return f'{self.data_path} does not match its checksum'
+        return None
+
+    def create(self) -> None:
+        """Allocate the array file (one process only)."""
+        os.makedirs(self.folder, exist_ok=True)
+        if osp.exists(self.meta_path):
+            os.remove(self.meta_path)
+        np.memmap(self.data_path, dtype=np.float16, mode='w+',
+                  shape=self.shape).flush()
+
+    def write(self, indices: Sequence[int], logits: torch.Tensor) -> None:
+        """Store ``(B, K, C)`` logits at rows ``indices``."""
+        if self._array is None or self._array.mode != 'r+':
+            self._array = np.memmap(self.data_path, dtype=np.float16,
+                                    mode='r+', shape=self.shape)
+        self._array[np.asarray(indices)] = logits.detach().float().cpu(
+        ).numpy().astype(np.float16)
+
+    def finalize(self) -> None:
+        """Flush, checksum and mark complete (one process, after all
+        writers flushed)."""
+        with open(self.meta_path + '.tmp', 'w') as f:
+            json.dump(dict(key=self.key, shape=self.shape,
+                           sha1=file_digest(self.data_path), complete=True),
+                      f)
+        os.replace(self.meta_path + '.tmp', self.meta_path)
+
+    def flush(self) -> None:
+        if self._array is not None:
+            self._array.flush()
+            self._array = None
+
+    def open_readonly(self) -> 'TeacherOutputCache':
+        self._array = np.memmap(self.data_path, dtype=np.float16, mode='r',
+                                shape=self.shape)
+        return self
+
+    def lookup(self, indices: Sequence[int]) -> torch.Tensor:
+        """``(B, K, C)`` float32 logits of the given flat indices."""
+        if self._array is None:
+            self.open_readonly()
+        rows = self._array[np.asarray(indices)]
+        return torch.from_numpy(rows.astype(np.float32))
+
+    def log_reuse(self) -> None:
+        print_log(f'Teacher output cache: reusing {self.data_path}',
+                  logger='current')

@@ -1,0 +1,146 @@
+import glob
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+
+from medkd.apis import build_runner
+from medkd.datasets import AugmentationReplayDataset, ReplaySampler
+from medkd.registry import DATASETS, MODELS
+from conftest import tiny_runner_cfg
+
+KD = 'configs/demo/kd_resnet18_convnet_cells.py'
+AUGMENT = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=16, crop_ratio_range=(0.5, 1.0)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+
+
+def _dataset(tmp_path, pipeline=AUGMENT):
+    return DATASETS.build(
+        dict(type='SyntheticCells', data_root=str(tmp_path / 'data'),
+             num_per_class=(8, 4, 4), image_size=16, pipeline=pipeline))
+
+
+def test_replay_gives_each_view_the_same_image_every_time(tmp_path):
+    replay = AugmentationReplayDataset(_dataset(tmp_path), num_views=3)
+    assert len(replay) == 32 and replay.num_items == 96
+    first = [replay[k]['inputs'] for k in range(12)]
+    np.random.seed(123)  # global state must not matter
+    again = [replay[k]['inputs'] for k in range(12)]
+    for a, b in zip(first, again):
+        assert torch.equal(a, b)
+    views = [replay[i * 3 + v]['inputs'] for i in range(4) for v in range(3)]
+    differing = sum(not torch.equal(views[3 * i], views[3 * i + v])
+                    for i in range(4) for v in (1, 2))
+    assert differing >= 6  # random crops: views of a sample differ
+    assert replay[7]['data_samples'].metainfo['cache_index'] == 7
+
+
+def test_replay_sampler_draws_one_view_per_sample_per_epoch(tmp_path):
+    replay = AugmentationReplayDataset(_dataset(tmp_path), num_views=4)
+    sampler = ReplaySampler(replay, seed=0)
+    epochs = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        flat = list(sampler)
+        assert sorted(i // 4 for i in flat) == list(range(32))
+        epochs.append({i // 4: i % 4 for i in flat})
+    assert epochs[0] != epochs[1] != epochs[2]
+    sampler.set_epoch(1)
+    assert {i // 4: i % 4 for i in sampler} == epochs[1]
+
+
+def _kd_cfg(tmp_path, name, teacher_ckpt, pipeline=AUGMENT, views=2):
+    cfg = tiny_runner_cfg(KD, tmp_path / name, tmp_path / 'data', epochs=1,
+                          teacher_cache=dict(num_views=views))
+    cfg.train_dataloader.dataset.pipeline = pipeline
+    cfg.model.teachers.resnet18.ckpt = teacher_ckpt
+    return cfg
+
+
+@pytest.fixture
+def teacher_ckpt(tmp_path):
+    torch.manual_seed(3)
+    from mmengine.config import Config
+    base = Config.fromfile(KD)
+    teacher = MODELS.build(base.resnet18_cells)
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict()}, path)
+    return path
+
+
+def test_cached_outputs_equal_live_teacher_and_replace_it(tmp_path,
+                                                          teacher_ckpt):
+    runner = build_runner(_kd_cfg(tmp_path, 'run', teacher_ckpt))
+    model = runner.model
+    calls = []
+    model.teachers.resnet18.register_forward_hook(
+        lambda *args: calls.append(1))
+    runner.train()
+    cache = model.teacher_cache
+    assert cache is not None and cache.shape == (64, 1, 4)
+    built_calls = len(calls)
+    assert built_calls >= 1  # the build ran the teacher ...
+
+    dataset = runner.train_dataloader.dataset
+    for flat in (0, 5, 33, 63):
+        data = model.data_preprocessor(pseudo_collate([dataset[flat]]),
+                                       False)
+        model.teacher_cache = None
+        live = model.teacher_logits(data['inputs'])['resnet18']
+        model.teacher_cache = cache
+        cached = model.teacher_logits(data['inputs'],
+                                      data['data_samples'])['resnet18']
+        torch.testing.assert_close(cached, live, atol=2e-2, rtol=2e-3)
+
+    # ... and training read the cache: one more epoch, no teacher forward
+    calls.clear()
+    runner.train_loop._max_epochs = 2
+    runner.train_loop.run()
+    assert calls == []
+
+
+def test_cache_is_reused_and_invalidated_by_teacher_pipeline_truncation(
+        tmp_path, teacher_ckpt):
+    build_runner(_kd_cfg(tmp_path, 'run', teacher_ckpt)).train()
+    folder = tmp_path / 'run' / 'teacher_cache'
+    (first, ) = glob.glob(str(folder / '*.f16'))
+    mtime = os.stat(first).st_mtime_ns
+
+    build_runner(_kd_cfg(tmp_path, 'run', teacher_ckpt)).train()
+    assert glob.glob(str(folder / '*.f16')) == [first]
+    assert os.stat(first).st_mtime_ns == mtime  # reused, not rebuilt
+
+    # a truncated file is detected and rebuilt, never used
+    with open(first, 'r+b') as f:
+        f.truncate(100)
+    runner = build_runner(_kd_cfg(tmp_path, 'run', teacher_ckpt))
+    runner.train()
+    assert osp.getsize(first) == runner.model.teacher_cache.nbytes
+
+    # another teacher checkpoint -> another cache
+    state = torch.load(teacher_ckpt, weights_only=True)
+    state['state_dict']['head.fc.bias'] += 1
+    other = str(tmp_path / 'teacher2.pth')
+    torch.save(state, other)
+    build_runner(_kd_cfg(tmp_path, 'run', other)).train()
+    assert len(glob.glob(str(folder / '*.f16'))) == 2
+
+    # another pipeline -> another cache
+    flip_only = [AUGMENT[0], AUGMENT[2], AUGMENT[3]]
+    build_runner(_kd_cfg(tmp_path, 'run', other, pipeline=flip_only)).train()
+    assert len(glob.glob(str(folder / '*.f16'))) == 3
+
+
+def test_cache_config_errors_name_the_key(tmp_path):
+    cfg = tiny_runner_cfg('configs/demo/convnet_student_cells.py',
+                          tmp_path / 'w', tmp_path / 'data',
+                          teacher_cache=dict(num_views=2))
+    with pytest.raises(ValueError, match='`teacher_cache`.*no frozen'):
+        build_runner(cfg)
