@@ -42,5 +42,6 @@ def test_config_loads_and_builds(config):
     num_classes = getattr(student, 'num_classes', num_classes)
     if num_classes is None:  # classifier inside the backbone (InceptionV3)
         student.eval()
-        num_classes = student(torch.zeros(1, 3, 96, 96), mode='tensor').shape[1]
+        logits = student(torch.zeros(1, 3, 96, 96), mode='tensor')
+        num_classes = logits.shape[1]
     assert num_classes == cfg.data_preprocessor.num_classes, config

@@ -32,7 +32,7 @@ class CheXpert(BaseDataset):
     Read in the layout it is downloaded in::
 
         {data_root}/CheXpert-v1.0-small/
-        ├── train.csv        # Path,Sex,Age,Frontal/Lateral,AP/PA,<14 labels>
+        ├── train.csv    # Path,Sex,Age,Frontal/Lateral,AP/PA,<14 labels>
         ├── valid.csv
         ├── train/patient00001/study1/view1_frontal.jpg ...
         └── valid/...

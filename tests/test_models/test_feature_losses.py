@@ -71,7 +71,8 @@ def test_losses_reject_shape_mismatch():
         WassersteinFeatureLoss(normalize='zscore')
 
 
-@pytest.mark.parametrize('loss_type', ['FeatureKLLoss', 'WassersteinFeatureLoss'])
+@pytest.mark.parametrize('loss_type',
+                         ['FeatureKLLoss', 'WassersteinFeatureLoss'])
 def test_gradients_reach_the_connector(loss_type):
     connector = MODELS.build(
         dict(type='ConvConnector', in_channels=4, out_channels=6))

@@ -111,7 +111,8 @@ def test_mimo_costs_within_2_percent_of_early_fusion(backbone, feat):
         dict(type='MIMOClassifier', slot_channels=(3, 3, 3, 3),
              backbone=backbone, neck=dict(type='GlobalAveragePooling'),
              head=dict(num_classes=5, in_channels=feat)))
-    shape = (12, 64, 64)
+    early.eval(), mimo.eval()
+    shape = (12, 32, 32)
     a = get_model_complexity_info(early, shape, show_table=False,
                                   show_arch=False)
     b = get_model_complexity_info(mimo, shape, show_table=False,
@@ -142,6 +143,7 @@ def test_late_fusion_averages_member_probabilities(tmp_path):
         assert torch.equal(a, b)
     assert model.num_classes == 3
     model.eval()
+    saved.eval()
     x = torch.randn(4, 4, 8, 8)
     with torch.no_grad():
         p_rgb = model.members['rgb'](x[:, :3]).softmax(1)

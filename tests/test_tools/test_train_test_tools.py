@@ -1,3 +1,4 @@
+import json
 import os
 import os.path as osp
 import runpy
@@ -94,3 +95,32 @@ def test_amp_on_cpu_uses_bf16_autocast(tmp_path):
     assert type(runner.optim_wrapper).__name__ == 'CPUAutocastOptimWrapper'
     assert seen['dtype'] == torch.bfloat16
     assert runner.iter == 4
+
+
+def test_build_teacher_cache_tool_then_training_reuses_it(tmp_path,
+                                                         monkeypatch):
+    cfg = write_tiny_config(
+        tmp_path / 'kd.py', 'configs/demo/kd_resnet18_convnet_cells.py',
+        tmp_path / 'data',
+        extra='teacher_cache = dict(num_views=2)\n'
+        'model = dict(teachers=dict(resnet18=dict(ckpt=None)))')
+    run_tool(monkeypatch, 'build_teacher_cache.py', cfg, '--work-dir',
+             tmp_path / 'work')
+    (built, ) = list((tmp_path / 'work' / 'teacher_cache').glob('*.f16'))
+    mtime = built.stat().st_mtime_ns
+    run_tool(monkeypatch, 'train.py', cfg, '--work-dir', tmp_path / 'work')
+    assert built.stat().st_mtime_ns == mtime
+    assert (tmp_path / 'work' / 'epoch_1.pth').exists()
+
+
+def test_benchmark_step_writes_all_modes(tmp_path, monkeypatch):
+    out = tmp_path / 'bench.json'
+    run_tool(monkeypatch, 'analysis_tools/benchmark_step.py', '--method',
+             'gated', '--batch', 2, '--image-size', 16, '--warmup', 1,
+             '--rounds', 1, '--steps', 1, '--json', out)
+    result = json.loads(out.read_text())
+    for mode in ('student_only', 'free_teacher', 'live_teacher',
+                 'cached_teacher'):
+        assert result[f'{mode}_s'] > 0
+    assert result['cached_over_free'] == pytest.approx(
+        result['cached_teacher_s'] / result['free_teacher_s'])

@@ -1,0 +1,45 @@
+"""Build the teacher-output cache of a config ahead of training.
+
+    python tools/build_teacher_cache.py CONFIG [--work-dir DIR] \
+        [--cfg-options ...] [--launcher pytorch]
+
+Runs what ``TeacherCacheHook`` would run before the first epoch: every
+(sample, view) pair of the training set through the frozen teachers, into
+``{work_dir}/teacher_cache/``. Training with the same config and work dir
+then reuses the file. The config must set ``teacher_cache = dict(...)``.
+"""
+import argparse
+import os
+
+from mmengine.config import Config, DictAction
+
+from medkd.apis import build_runner, set_work_dir
+from medkd.engine.hooks import TeacherCacheHook
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--work-dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if not cfg.get('teacher_cache'):
+        raise SystemExit(f'{args.config} does not set `teacher_cache = '
+                         'dict(num_views=...)`')
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.config, args.work_dir)
+    runner = build_runner(cfg)
+    (hook, ) = [h for h in runner.hooks if isinstance(h, TeacherCacheHook)]
+    hook.before_train_epoch(runner)
+    runner.logger.info(f'teacher cache ready: {hook.cache.data_path}')
+
+
+if __name__ == '__main__':
+    main()
