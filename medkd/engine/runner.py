@@ -13,13 +13,15 @@ from medkd.registry import RUNNERS
 def adapt_dataloader_cfg(dataloader):
     """Make DataLoader settings fit the machine (in place, returns the cfg).
 
-    ``persistent_workers=True`` is an error with ``num_workers=0``; pinned
-    memory only helps with CUDA.
+    Workers persist across epochs when there are any (``persistent_workers``
+    is an error with ``num_workers=0``); pinned memory only with CUDA.
     """
     if not isinstance(dataloader, dict):
         return dataloader
     if dataloader.get('num_workers', 0) == 0:
         dataloader['persistent_workers'] = False
+    else:
+        dataloader.setdefault('persistent_workers', True)
     dataloader.setdefault('pin_memory', torch.cuda.is_available())
     return dataloader
 

@@ -148,3 +148,18 @@ def test_checkpoint_whose_pickle_runs_code_is_refused(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match='evil.pth.*posix.mkdir'):
         _kd(str(evil))
     assert not target.exists()
+
+
+def test_channels_last_gives_the_same_losses(teacher_ckpt):
+    data, _ = _batch()
+    losses = {}
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        model = _kd(teacher_ckpt[0], channels_last=channels_last)
+        model.train()
+        batch = model.data_preprocessor(data, True)
+        losses[channels_last] = model(**batch, mode='loss')
+    weight = next(model.student.backbone.parameters())
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    for key in ('loss_cls', 'loss_kd'):
+        torch.testing.assert_close(losses[True][key], losses[False][key])
