@@ -15,7 +15,7 @@ model = dict(
                   in_channels=sum(_base_.slot_channels)),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='MIMOClsHead', num_classes=_base_.num_classes,
-              in_channels=64))
+              in_channels=_base_.convnet_mm_cells.head.in_channels))
 train_dataloader = dict(
     sampler=dict(type='MIMOSampler', rho=0.0, repeats=1),
     dataset=dict(

@@ -3,7 +3,8 @@
 #   python tools/train.py configs/mm_mimo/resnet34_early_fusion_kd_wbc.py \
 #       --cfg-options model.teachers.late_fusion.ckpt=PATH
 # Under cross-validation each fold needs its own teacher, e.g.
-#   --fold-cfg-options model.teachers.late_fusion.ckpt=DIR/fold_{fold}/epoch_100.pth
+#   --fold-cfg-options \
+#       model.teachers.late_fusion.ckpt=DIR/fold_{fold}/epoch_100.pth
 _base_ = ['./resnet34_early_fusion_wbc.py']
 teacher_ckpt = 'work_dirs/resnet34_late_fusion_wbc/epoch_100.pth'
 model = dict(

@@ -1,5 +1,6 @@
 # ResNet-34 early fusion (seed 002, Fig. 2a; Table 1: weighted F1 95.56;
-# 4024.79M FLOPs, 21.315M params): the cell's 4 modalities concatenated (12 channels), one head.
+# 4024.79M FLOPs, 21.315M params):
+# the cell's 4 modalities concatenated (12 channels), one head.
 #   python tools/train.py configs/mm_mimo/resnet34_early_fusion_wbc.py
 _base_ = [
     '../_base_/models/resnet34_wbc.py', '../_base_/datasets/multimodal_wbc.py',

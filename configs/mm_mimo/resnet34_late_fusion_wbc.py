@@ -1,5 +1,6 @@
 # ResNet-34 late fusion (seed 002, Fig. 2b; Table 1: weighted F1 96.04;
-# 14683.02M FLOPs, 85.148M params): one network per modality, softmax outputs averaged.
+# 14683.02M FLOPs, 85.148M params):
+# one network per modality, softmax outputs averaged.
 # The 4 members train together (the sum of their own losses = 4 independent
 # trainings); the test also reports each member (prefixes fluorescent/, ...).
 # Its checkpoint is the teacher of the *_kd_wbc.py configs.

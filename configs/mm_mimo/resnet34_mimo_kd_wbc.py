@@ -6,8 +6,11 @@
 #   python tools/train.py configs/mm_mimo/resnet34_mimo_kd_wbc.py
 # Cross-validation with the teacher of each fold:
 #   python tools/analysis_tools/cross_validate.py \
-#       configs/mm_mimo/resnet34_mimo_kd_wbc.py --folds 5 --fold-cfg-options \
-#       model.teachers.fluorescent.ckpt=work_dirs/cv_late/fold_{fold}/epoch_100.pth ...
+#       configs/mm_mimo/resnet34_mimo_kd_wbc.py --folds 5 \
+#       --fold-cfg-options \
+#       model.teachers.fluorescent.ckpt=CV_LATE/fold_{fold}/epoch_100.pth ...
+# (the same for color1, color2, color3; CV_LATE = the late-fusion
+# cross-validation work dir)
 _base_ = ['./resnet34_mimo_wbc.py']
 teacher_ckpt = 'work_dirs/resnet34_late_fusion_wbc/epoch_100.pth'
 model = dict(

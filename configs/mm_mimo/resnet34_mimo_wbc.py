@@ -1,5 +1,6 @@
 # ResNet-34 MM-MIMO (seed 002, Fig. 3a; Table 1: weighted F1 95.81;
-# 4024.80M FLOPs, 21.323M params): one network on the 12 packed channels with 4 x 5 outputs.
+# 4024.80M FLOPs, 21.323M params):
+# one network on the 12 packed channels with 4 x 5 outputs.
 # Training slot m holds modality m of an independently drawn cell
 # (MIMOSampler, rho=0), L_M = sum_m CE(z_m, y_m); testing feeds the same cell
 # to every slot and averages the 4 softmax outputs.

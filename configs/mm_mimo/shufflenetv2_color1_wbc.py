@@ -4,7 +4,8 @@
 #   python tools/analysis_tools/cross_validate.py \
 #       configs/mm_mimo/shufflenetv2_color1_wbc.py --folds 5
 _base_ = [
-    '../_base_/models/shufflenetv2_wbc.py', '../_base_/datasets/multimodal_wbc.py',
+    '../_base_/models/shufflenetv2_wbc.py',
+    '../_base_/datasets/multimodal_wbc.py',
     '../_base_/schedules/mm_wbc_100e.py', '../_base_/default_runtime.py'
 ]
 modality = 'color1'

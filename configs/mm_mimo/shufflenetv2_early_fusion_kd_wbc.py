@@ -3,7 +3,8 @@
 #   python tools/train.py configs/mm_mimo/shufflenetv2_early_fusion_kd_wbc.py \
 #       --cfg-options model.teachers.late_fusion.ckpt=PATH
 # Under cross-validation each fold needs its own teacher, e.g.
-#   --fold-cfg-options model.teachers.late_fusion.ckpt=DIR/fold_{fold}/epoch_100.pth
+#   --fold-cfg-options \
+#       model.teachers.late_fusion.ckpt=DIR/fold_{fold}/epoch_100.pth
 _base_ = ['./shufflenetv2_early_fusion_wbc.py']
 teacher_ckpt = 'work_dirs/shufflenetv2_late_fusion_wbc/epoch_100.pth'
 model = dict(

@@ -1,10 +1,11 @@
-# ShuffleNetV2 on the fluorescent modality alone (seed 002, Table 1: weighted F1
-# 93.61 over 5 folds; 147.79M FLOPs, 1.259M params).
+# ShuffleNetV2 on the fluorescent modality alone (seed 002, Table 1:
+# weighted F1 93.61 over 5 folds; 147.79M FLOPs, 1.259M params).
 #   python tools/train.py configs/mm_mimo/shufflenetv2_fluorescent_wbc.py
 #   python tools/analysis_tools/cross_validate.py \
 #       configs/mm_mimo/shufflenetv2_fluorescent_wbc.py --folds 5
 _base_ = [
-    '../_base_/models/shufflenetv2_wbc.py', '../_base_/datasets/multimodal_wbc.py',
+    '../_base_/models/shufflenetv2_wbc.py',
+    '../_base_/datasets/multimodal_wbc.py',
     '../_base_/schedules/mm_wbc_100e.py', '../_base_/default_runtime.py'
 ]
 modality = 'fluorescent'

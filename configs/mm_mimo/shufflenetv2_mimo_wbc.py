@@ -1,5 +1,6 @@
 # ShuffleNetV2 MM-MIMO (seed 002, Fig. 3a; Table 1: weighted F1 95.65;
-# 172.19M FLOPs, 1.276M params): one network on the 12 packed channels with 4 x 5 outputs.
+# 172.19M FLOPs, 1.276M params):
+# one network on the 12 packed channels with 4 x 5 outputs.
 # Training slot m holds modality m of an independently drawn cell
 # (MIMOSampler, rho=0), L_M = sum_m CE(z_m, y_m); testing feeds the same cell
 # to every slot and averages the 4 softmax outputs.
@@ -7,7 +8,8 @@
 #   python tools/analysis_tools/head_confidence.py \
 #       configs/mm_mimo/shufflenetv2_mimo_wbc.py CKPT --out heads.png
 _base_ = [
-    '../_base_/models/shufflenetv2_wbc.py', '../_base_/datasets/multimodal_wbc.py',
+    '../_base_/models/shufflenetv2_wbc.py',
+    '../_base_/datasets/multimodal_wbc.py',
     '../_base_/schedules/mm_wbc_100e.py', '../_base_/default_runtime.py'
 ]
 model = dict(

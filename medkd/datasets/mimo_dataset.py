@@ -1,4 +1,4 @@
-"""MIMO training samples: slot m holds modality m of an independently drawn cell.
+"""MIMO training samples: slot m holds modality m of an independent cell.
 
 MM-MIMO (seed 002) trains one network with M inputs and M heads. A training
 sample concatenates modality 1 of cell a, modality 2 of cell b, ... so each
@@ -81,9 +81,9 @@ class MIMODataset(Dataset):
         """The data info of the sample whose slot m holds cell ``slots[m]``."""
         if isinstance(slots, (int, np.integer)):
             raise TypeError(
-                'MIMODataset takes a tuple of cell indices (one per slot) from '
-                "MIMOSampler; set train_dataloader.sampler.type='MIMOSampler'."
-            )
+                'MIMODataset takes a tuple of cell indices (one per slot) '
+                "from MIMOSampler; set train_dataloader.sampler.type="
+                "'MIMOSampler'.")
         if len(slots) != self.num_slots:
             raise ValueError(f'MIMODataset expected {self.num_slots} slot '
                              f'indices, got {tuple(slots)}.')
@@ -168,7 +168,8 @@ class MIMOSampler(Sampler):
         for r in range(self.repeats):
             rng = np.random.default_rng([self.seed, epoch, r])
             first = rng.permutation(n) if self.shuffle else np.arange(n)
-            slots = [first] + [rng.permutation(n) for _ in range(num_slots - 1)]
+            slots = [first
+                     ] + [rng.permutation(n) for _ in range(num_slots - 1)]
             slots = np.stack(slots, axis=1)
             shared = rng.random(n) < self.rho
             slots[shared] = slots[shared, :1]
@@ -176,11 +177,12 @@ class MIMOSampler(Sampler):
         return np.concatenate(parts)
 
     def __iter__(self) -> Iterator[Tuple[int, ...]]:
-        slots = [tuple(int(i) for i in row)
-                 for row in self.epoch_slots(self.epoch)]
+        slots = [
+            tuple(int(i) for i in row) for row in self.epoch_slots(self.epoch)
+        ]
         if self.round_up:
-            slots = (slots * math.ceil(self.total_size / len(slots)))[
-                :self.total_size]
+            slots = (slots *
+                     math.ceil(self.total_size / len(slots)))[:self.total_size]
         return iter(slots[self.rank:self.total_size:self.world_size])
 
     def __len__(self) -> int:

@@ -150,15 +150,14 @@ class MultiModalCells(BaseDataset):
                 dict(
                     img_paths=paths,
                     modalities=self.modalities,
-                    gt_label=self._parse_label(row[self.label_column],
-                                               classes, line),
+                    gt_label=self._parse_label(row[self.label_column], classes,
+                                               line),
                     sample_id=row[self.id_column]))
         if self.num_folds is None:
             return data_list
-        groups = ([row[self.group_column] for row in rows]
-                  if self.group_column else None)
-        keep = self._split_indices([d['gt_label'] for d in data_list],
-                                   groups)
+        groups = ([row[self.group_column]
+                   for row in rows] if self.group_column else None)
+        keep = self._split_indices([d['gt_label'] for d in data_list], groups)
         return [data_list[i] for i in keep]
 
     def _parse_label(self, value: str, classes: List[str], line: int) -> int:

@@ -22,21 +22,30 @@ def root(tmp_path_factory):
 
 def mimo(root):
     return DATASETS.build(
-        dict(type='MIMODataset',
-             dataset=dict(type='MultiModalCells', data_root=str(root),
-                          modalities=MODALITIES, num_folds=None,
-                          serialize_data=False, pipeline=PIPELINE)))
+        dict(
+            type='MIMODataset',
+            dataset=dict(
+                type='MultiModalCells',
+                data_root=str(root),
+                modalities=MODALITIES,
+                num_folds=None,
+                serialize_data=False,
+                pipeline=PIPELINE)))
 
 
 def sampler(dataset, **kwargs):
     kwargs.setdefault('seed', 0)
-    return DATA_SAMPLERS.build(dict(type='MIMOSampler', dataset=dataset,
-                                    **kwargs))
+    return DATA_SAMPLERS.build(
+        dict(type='MIMOSampler', dataset=dataset, **kwargs))
 
 
 def batches(dataset, mimo_sampler):
-    return list(DataLoader(dataset, batch_size=8, sampler=mimo_sampler,
-                           collate_fn=pseudo_collate))
+    return list(
+        DataLoader(
+            dataset,
+            batch_size=8,
+            sampler=mimo_sampler,
+            collate_fn=pseudo_collate))
 
 
 def slot_labels(batch):
@@ -75,6 +84,7 @@ def test_rho_1_puts_one_cell_in_every_slot(root):
 
 
 def test_rho_between_0_and_1_shares_that_fraction():
+
     class Fake:
         num_slots = 4
 

@@ -88,8 +88,8 @@ def test_folds_partition_the_cells_stratified_and_seeded(tmp_path):
 def test_val_ratio_carves_val_out_of_the_training_folds(tmp_path):
     write_cells(tmp_path, num_per_class=10)
     kw = dict(fold=2, val_ratio=0.25)
-    train, val, test = (ids(cells(tmp_path, split=s, **kw))
-                        for s in ('train', 'val', 'test'))
+    train, val, test = (
+        ids(cells(tmp_path, split=s, **kw)) for s in ('train', 'val', 'test'))
     assert len(val) == 10 and len(train) == 30 and len(test) == 10
     assert not (train & val) and not (train & test) and not (val & test)
 
@@ -123,13 +123,14 @@ def test_pipeline_packs_rgb_and_grayscale_channels(tmp_path):
         tmp_path,
         num_folds=None,
         pipeline=[
-            dict(type='LoadMultiModalImages',
-                 color_type=dict(color1='grayscale')),
+            dict(
+                type='LoadMultiModalImages',
+                color_type=dict(color1='grayscale')),
             dict(type='PackMultiModalInputs')
         ])
     sample = dataset[1]
     assert sample['inputs'].shape == (4, 8, 8)
-    assert sample['inputs'][:3].unique().tolist() == [1]   # fluorescent
+    assert sample['inputs'][:3].unique().tolist() == [1]  # fluorescent
     assert sample['inputs'][3:].unique().tolist() == [11]  # color1
     assert sample['data_samples'].gt_label.tolist() == [2]
     assert sample['data_samples'].sample_id == 'cell001'
@@ -168,7 +169,9 @@ def test_reads_the_synthetic_four_modality_csvs(tmp_path):
     root = osp.join(str(tmp_path), 'multimodal_4')
     meta = generate_synthetic_cells(root, num_classes=3, **kw)
     plain = MultiModalCells(
-        data_root=root, ann_file='train.csv', num_folds=None,
+        data_root=root,
+        ann_file='train.csv',
+        num_folds=None,
         modalities=meta['modalities'],
         metainfo=dict(classes=meta['classes']))
     assert len(plain) == 6
@@ -179,8 +182,16 @@ def test_reads_the_synthetic_four_modality_csvs(tmp_path):
 def test_pack_rejects_mismatched_sizes():
     pack = TRANSFORMS.build(dict(type='PackMultiModalInputs'))
     with pytest.raises(ValueError, match='one size'):
-        pack(dict(imgs=[np.zeros((8, 8, 3), np.uint8),
-                        np.zeros((6, 6), np.uint8)], gt_label=0))
-    out = pack(dict(imgs=[np.zeros((8, 8, 3), np.uint8)], gt_label=0,
-                    slot_labels=[1, 2]))
+        pack(
+            dict(
+                imgs=[
+                    np.zeros((8, 8, 3), np.uint8),
+                    np.zeros((6, 6), np.uint8)
+                ],
+                gt_label=0))
+    out = pack(
+        dict(
+            imgs=[np.zeros((8, 8, 3), np.uint8)],
+            gt_label=0,
+            slot_labels=[1, 2]))
     assert torch.equal(out['data_samples'].slot_labels, torch.tensor([1, 2]))

@@ -12,12 +12,14 @@ SLOTS = (3, 1, 2)
 
 def tiny_mimo(num_classes=4, slot_channels=SLOTS):
     return MODELS.build(
-        dict(type='MIMOClassifier', slot_channels=slot_channels,
-             backbone=dict(type='SimpleConvNet', channels=(4, 8),
-                           kernel_sizes=(3, 3)),
-             neck=dict(type='GlobalAveragePooling'),
-             head=dict(type='MIMOClsHead', num_classes=num_classes,
-                       in_channels=8)))
+        dict(
+            type='MIMOClassifier',
+            slot_channels=slot_channels,
+            backbone=dict(
+                type='SimpleConvNet', channels=(4, 8), kernel_sizes=(3, 3)),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(
+                type='MIMOClsHead', num_classes=num_classes, in_channels=8)))
 
 
 def samples(gt, slot_labels=None):
@@ -35,13 +37,18 @@ def test_shapes_attributes_and_channel_check():
     assert model.backbone.blocks[0][0].in_channels == 6
     assert model.num_slots == 3 and model.num_classes == 4
     assert model.head.fc.out_features == 12
-    assert [model.slot_slice(m) for m in range(3)] == [
-        slice(0, 3), slice(3, 4), slice(4, 6)]
+    assert [model.slot_slice(m)
+            for m in range(3)] == [slice(0, 3),
+                                   slice(3, 4),
+                                   slice(4, 6)]
     assert model(torch.randn(2, 6, 8, 8)).shape == (2, 3, 4)
     with pytest.raises(ValueError, match='backbone.in_channels is 3'):
-        MODELS.build(dict(type='MIMOClassifier', slot_channels=SLOTS,
-                          backbone=dict(type='SimpleConvNet', in_channels=3),
-                          head=dict(num_classes=4, in_channels=128)))
+        MODELS.build(
+            dict(
+                type='MIMOClassifier',
+                slot_channels=SLOTS,
+                backbone=dict(type='SimpleConvNet', in_channels=3),
+                head=dict(num_classes=4, in_channels=128)))
 
 
 def test_loss_is_the_sum_of_per_slot_cross_entropies():
@@ -51,18 +58,18 @@ def test_loss_is_the_sum_of_per_slot_cross_entropies():
     x = torch.randn(5, 6, 8, 8)
     slot_labels = torch.randint(0, 4, (5, 3))
     logits = model(x).double()
-    expected = sum(F.cross_entropy(logits[:, m], slot_labels[:, m])
-                   for m in range(3))
+    expected = sum(
+        F.cross_entropy(logits[:, m], slot_labels[:, m]) for m in range(3))
     loss = model(x, samples([0] * 5, slot_labels.tolist()), mode='loss')
-    torch.testing.assert_close(loss['loss'].double(), expected, rtol=1e-5,
-                               atol=1e-6)
+    torch.testing.assert_close(
+        loss['loss'].double(), expected, rtol=1e-5, atol=1e-6)
     # Without slot labels (test-time sample), every head uses gt_label.
     gt = [1, 0, 3, 2, 2]
-    expected = sum(F.cross_entropy(logits[:, m], torch.tensor(gt))
-                   for m in range(3))
+    expected = sum(
+        F.cross_entropy(logits[:, m], torch.tensor(gt)) for m in range(3))
     loss = model(x, samples(gt), mode='loss')
-    torch.testing.assert_close(loss['loss'].double(), expected, rtol=1e-5,
-                               atol=1e-6)
+    torch.testing.assert_close(
+        loss['loss'].double(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_predict_averages_the_heads_softmax():
@@ -96,15 +103,18 @@ def test_shufflenet_multi_input_widens_the_stem_only():
 
 def early_and_mimo(backbone, feat):
     early = MODELS.build(
-        dict(type='ImageClassifier',
-             backbone=dict(backbone, in_channels=12),
-             neck=dict(type='GlobalAveragePooling'),
-             head=dict(type='LinearClsHead', num_classes=5,
-                       in_channels=feat)))
+        dict(
+            type='ImageClassifier',
+            backbone=dict(backbone, in_channels=12),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=5, in_channels=feat)))
     mimo = MODELS.build(
-        dict(type='MIMOClassifier', slot_channels=(3, 3, 3, 3),
-             backbone=backbone, neck=dict(type='GlobalAveragePooling'),
-             head=dict(num_classes=5, in_channels=feat)))
+        dict(
+            type='MIMOClassifier',
+            slot_channels=(3, 3, 3, 3),
+            backbone=backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(num_classes=5, in_channels=feat)))
     return early.eval(), mimo.eval()
 
 
@@ -113,10 +123,10 @@ def test_mimo_costs_within_2_percent_of_early_fusion():
     params, 172.19M vs 172.17M FLOPs)."""
     early, mimo = early_and_mimo(dict(type='ShuffleNetV2MultiInput'), 1024)
     shape = (12, 32, 32)
-    a = get_model_complexity_info(early, shape, show_table=False,
-                                  show_arch=False)
-    b = get_model_complexity_info(mimo, shape, show_table=False,
-                                  show_arch=False)
+    a = get_model_complexity_info(
+        early, shape, show_table=False, show_arch=False)
+    b = get_model_complexity_info(
+        mimo, shape, show_table=False, show_arch=False)
     assert b['params'] - a['params'] == 1024 * 15 + 15  # 3 more 5-way heads
     assert 1 < b['params'] / a['params'] < 1.02
     assert 1 < b['flops'] / a['flops'] < 1.02
@@ -143,9 +153,12 @@ def test_late_fusion_averages_member_probabilities(tmp_path):
     ckpt = str(tmp_path / 'gray.pth')
     torch.save({'state_dict': saved.state_dict()}, ckpt)
     model = MODELS.build(
-        dict(type='LateFusionClassifier', slot_channels=(3, 1),
-             members=dict(rgb=dict(model=members['rgb']),
-                          gray=dict(model=members['gray'], ckpt=ckpt))))
+        dict(
+            type='LateFusionClassifier',
+            slot_channels=(3, 1),
+            members=dict(
+                rgb=dict(model=members['rgb']),
+                gray=dict(model=members['gray'], ckpt=ckpt))))
     model.init_weights()  # keeps the loaded member
     for a, b in zip(model.members['gray'].parameters(), saved.parameters()):
         assert torch.equal(a, b)
@@ -159,8 +172,8 @@ def test_late_fusion_averages_member_probabilities(tmp_path):
         expected = (p_rgb + p_gray) / 2
         preds = model(x, samples([0, 1, 2, 0]), mode='predict')
         logits = model(x)
-    torch.testing.assert_close(torch.stack([p.pred_score for p in preds]),
-                               expected)
+    torch.testing.assert_close(
+        torch.stack([p.pred_score for p in preds]), expected)
     torch.testing.assert_close(preds[2].pred_score_gray, p_gray[2])
     torch.testing.assert_close(logits.softmax(1), expected)
     losses = model(x, samples([0, 1, 2, 0]), mode='loss')

@@ -36,17 +36,27 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='config file')
-    parser.add_argument('--folds', type=int, default=5,
-                        help='number of folds (default 5)')
-    parser.add_argument('--work-dir', help='folder of the fold runs and the '
-                        'summary (default work_dirs/<config>_cv)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    parser.add_argument('--fold-cfg-options', nargs='+', action=DictAction,
-                        help='per-fold overrides; "{fold}" in a value is '
-                        'replaced by the fold index')
-    parser.add_argument('--force', action='store_true',
-                        help='rerun folds that already have test metrics')
+    parser.add_argument(
+        '--folds', type=int, default=5, help='number of folds (default 5)')
+    parser.add_argument(
+        '--work-dir',
+        help='folder of the fold runs and the '
+        'summary (default work_dirs/<config>_cv)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
+    parser.add_argument(
+        '--fold-cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='per-fold overrides; "{fold}" in a value is '
+        'replaced by the fold index')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='rerun folds that already have test metrics')
     return parser.parse_args()
 
 
@@ -64,8 +74,9 @@ def set_fold(cfg: Config, num_folds: int, fold: int, config: str) -> None:
               innermost_dataset(cfg[key].dataset).get('ann_file'))
         for key in LOADERS
     }
-    if None in {ann for _, ann in sources.values()} or len(
-            set(sources.values())) != 1:
+    if None in {ann
+                for _, ann in sources.values()} or len(set(
+                    sources.values())) != 1:
         raise ValueError(
             f'{config}: cross-validation needs train/val/test datasets that '
             'split one annotation file into folds (e.g. MultiModalCells with '
@@ -78,12 +89,13 @@ def set_fold(cfg: Config, num_folds: int, fold: int, config: str) -> None:
 
 def summarise(per_fold: List[Dict[str, float]]):
     """Mean and sample std (ddof=1) over folds of every numeric metric."""
-    keys = [k for k, v in per_fold[0].items()
-            if isinstance(v, (int, float))]
+    keys = [k for k, v in per_fold[0].items() if isinstance(v, (int, float))]
     values = {k: np.array([float(f[k]) for f in per_fold]) for k in keys}
     mean = {k: float(v.mean()) for k, v in values.items()}
-    std = {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0
-           for k, v in values.items()}
+    std = {
+        k: float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        for k, v in values.items()
+    }
     return mean, std
 
 
@@ -105,8 +117,11 @@ def run_fold(args, fold: int, work_dir: str) -> Dict[str, float]:
     cfg.work_dir = fold_dir
     runner = build_runner(cfg)
     runner.train()
-    metrics = {k: float(v) for k, v in runner.test().items()
-               if isinstance(v, (int, float, np.floating))}
+    metrics = {
+        k: float(v)
+        for k, v in runner.test().items()
+        if isinstance(v, (int, float, np.floating))
+    }
     os.makedirs(fold_dir, exist_ok=True)
     with open(metrics_file, 'w') as f:
         json.dump(metrics, f, indent=2)
@@ -118,7 +133,8 @@ def main():
     if args.folds < 2:
         raise SystemExit(f'--folds must be at least 2, got {args.folds}')
     work_dir = args.work_dir or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_cv')
+        'work_dirs',
+        osp.splitext(osp.basename(args.config))[0] + '_cv')
     logger = MMLogger.get_instance('medkd_cross_validate')
     per_fold = []
     for fold in range(args.folds):
@@ -126,7 +142,8 @@ def main():
         per_fold.append(run_fold(args, fold, work_dir))
     mean, std = summarise(per_fold)
 
-    rows = [['metric', 'mean ± std'] + [f'fold {k}' for k in range(args.folds)]]
+    rows = [['metric', 'mean ± std'] +
+            [f'fold {k}' for k in range(args.folds)]]
     for key in mean:
         rows.append([key, f'{mean[key]:.4f} ± {std[key]:.4f}'] +
                     [f'{f[key]:.4f}' for f in per_fold])
@@ -135,8 +152,15 @@ def main():
 
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'cv_results.json'), 'w') as f:
-        json.dump(dict(config=args.config, folds=args.folds,
-                       per_fold=per_fold, mean=mean, std=std), f, indent=2)
+        json.dump(
+            dict(
+                config=args.config,
+                folds=args.folds,
+                per_fold=per_fold,
+                mean=mean,
+                std=std),
+            f,
+            indent=2)
     with open(osp.join(work_dir, 'cv_results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['metric', 'mean', 'std'] +

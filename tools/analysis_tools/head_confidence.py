@@ -34,12 +34,18 @@ def parse_args():
     parser.add_argument('config', help='MM-MIMO config (with or without KD)')
     parser.add_argument('checkpoint', help='checkpoint of that config')
     parser.add_argument('--out', required=True, help='PNG to write')
-    parser.add_argument('--split', default='test', choices=['val', 'test'],
-                        help='dataloader to use (default test)')
-    parser.add_argument('--max-batches', type=int,
-                        help='stop after this many batches')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    parser.add_argument(
+        '--split',
+        default='test',
+        choices=['val', 'test'],
+        help='dataloader to use (default test)')
+    parser.add_argument(
+        '--max-batches', type=int, help='stop after this many batches')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
     return parser.parse_args()
 
 
@@ -82,15 +88,20 @@ def head_confidences(model, dataloader, max_batches=None) -> np.ndarray:
     return torch.cat(chunks, dim=2).cpu().numpy()
 
 
-def plot(confidences: np.ndarray, strategies: List[str],
-         heads: List[str], out: str) -> None:
+def plot(confidences: np.ndarray, strategies: List[str], heads: List[str],
+         out: str) -> None:
     num = len(strategies)
     fig, axes = plt.subplots(1, num, figsize=(3.2 * num, 3), sharey=True)
     bins = np.linspace(0, 1, 21)
     for ax, name, conf in zip(np.atleast_1d(axes), strategies, confidences):
         for head, values in zip(heads, conf):
-            ax.hist(values, bins=bins, histtype='step', linewidth=1.5,
-                    label=head, density=True)
+            ax.hist(
+                values,
+                bins=bins,
+                histtype='step',
+                linewidth=1.5,
+                label=head,
+                density=True)
         ax.set_title(name)
         ax.set_xlabel('confidence')
     np.atleast_1d(axes)[0].set_ylabel('density')

@@ -40,7 +40,7 @@ class LoadMultiModalImages(BaseTransform):
 
     def __init__(self,
                  color_type: Union[str, Sequence[str], Dict[str,
-                                                             str]] = 'color',
+                                                            str]] = 'color',
                  imdecode_backend: str = 'cv2',
                  backend_args: Optional[dict] = None):
         self.color_type = color_type
@@ -107,7 +107,10 @@ class MultiModalApply(BaseTransform):
     """
 
     def __init__(self, transforms: Sequence[dict], shared: bool = False):
-        self.pipeline = Compose(list(transforms))
+        self.pipeline = Compose([
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in transforms
+        ])
         self.shared = shared
 
     def transform(self, results: dict) -> Optional[dict]:
@@ -120,7 +123,8 @@ class MultiModalApply(BaseTransform):
             if gray:
                 img = np.repeat(img[..., None], 3, axis=2)
             out = self.pipeline(
-                dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2]))
+                dict(
+                    img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2]))
             if out is None:
                 return None
             outputs.append(out['img'][..., 0] if gray else out['img'])
@@ -168,7 +172,8 @@ class PackMultiModalInputs(PackInputs):
                                              'modalities', 'ori_shape',
                                              'img_shape')):
         super().__init__(
-            input_key='imgs', algorithm_keys=algorithm_keys,
+            input_key='imgs',
+            algorithm_keys=algorithm_keys,
             meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:

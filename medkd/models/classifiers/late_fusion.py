@@ -68,7 +68,10 @@ class LateFusionClassifier(BaseModel):
             self.member_ckpts[name] = cfg.get('ckpt')
             if cfg.get('ckpt'):
                 load_classifier_weights(self.members[name], cfg['ckpt'], key)
-        counts = {name: head_num_classes(m) for name, m in self.members.items()}
+        counts = {
+            name: head_num_classes(m)
+            for name, m in self.members.items()
+        }
         if len(set(counts.values())) != 1:
             raise ValueError('The late-fusion members must predict the same '
                              f'classes; their head.num_classes are {counts}.')
@@ -92,8 +95,9 @@ class LateFusionClassifier(BaseModel):
             return torch.log(self.member_probs(inputs).mean(dim=1))
         if mode == 'loss':
             return {
-                f'loss_{name}': member.loss(
-                    inputs[:, self.slot_slice(m)], data_samples)['loss']
+                f'loss_{name}':
+                member.loss(inputs[:, self.slot_slice(m)],
+                            data_samples)['loss']
                 for m, (name, member) in enumerate(self.members.items())
             }
         if mode == 'predict':
@@ -103,15 +107,17 @@ class LateFusionClassifier(BaseModel):
     def member_probs(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(N, M, C)`` softmax outputs of the members on their slots."""
         return torch.stack([
-            F.softmax(member(inputs[:, self.slot_slice(m)], mode='tensor'),
-                      dim=1)
+            F.softmax(
+                member(inputs[:, self.slot_slice(m)], mode='tensor'), dim=1)
             for m, member in enumerate(self.members.values())
-        ], dim=1)
+        ],
+                           dim=1)
 
-    def predict(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
+    def predict(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[List[DataSample]] = None
+    ) -> List[DataSample]:
         probs = self.member_probs(inputs)
         scores = probs.mean(dim=1)
         if data_samples is None:

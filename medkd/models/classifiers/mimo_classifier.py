@@ -149,8 +149,8 @@ class MIMOClassifier(ImageClassifier):
                 f'slots {slot_channels} have {total} channels in all.')
         head = dict(head or {})
         head.setdefault('type', 'MIMOClsHead')
-        if head.setdefault('num_heads', len(slot_channels)) != len(
-                slot_channels):
+        if head.setdefault('num_heads',
+                           len(slot_channels)) != len(slot_channels):
             raise ValueError(f'head.num_heads is {head["num_heads"]} but '
                              f'there are {len(slot_channels)} slots.')
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)

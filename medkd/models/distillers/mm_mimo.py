@@ -84,15 +84,17 @@ class MultiModalMIMO(BaseDistiller):
         losses = dict(
             loss_cls=self.student_cls_loss(student_logits, data_samples),
             loss_kd=self.kd_weight * sum(per_slot.values()))
-        losses.update(
-            {f'kd_{name}': value.detach()
-             for name, value in per_slot.items()})
+        losses.update({
+            f'kd_{name}': value.detach()
+            for name, value in per_slot.items()
+        })
         return losses
 
     def slot_kd_losses(
             self, student_logits: torch.Tensor,
-            teacher_logits: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """``{teacher: T²·KL(softmax_T(ẑ_m) ‖ softmax_T(z_m))}`` per slot.
+            teacher_logits: Dict[str,
+                                 torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Per slot ``{teacher: T²·KL(softmax_T(ẑ_m) ‖ softmax_T(z_m))}``.
 
         Args:
             student_logits (Tensor): ``(N, M, C)`` student logits.
@@ -116,17 +118,22 @@ def _load_teacher_weights(model: nn.Module, ckpt: str, name: str) -> None:
     key = f'teachers.{name}'
     checkpoint = safe_load(ckpt, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
     if not any(k.startswith('members.') for k in state):
         load_classifier_weights(model, ckpt, key)
         return
     prefix = f'members.{name}.'
-    member_state = {k[len(prefix):]: v for k, v in state.items()
-                    if k.startswith(prefix)}
+    member_state = {
+        k[len(prefix):]: v
+        for k, v in state.items() if k.startswith(prefix)
+    }
     if not member_state:
-        found = sorted({k.split('.')[1] for k in state
-                        if k.startswith('members.')})
+        found = sorted(
+            {k.split('.')[1]
+             for k in state if k.startswith('members.')})
         raise KeyError(f'The late-fusion checkpoint "{ckpt}" given as '
                        f'{key}.ckpt has no member "{name}" (members: '
                        f'{found}); name each teacher after its member.')
