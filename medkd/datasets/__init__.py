@@ -3,6 +3,7 @@ from .chexpert import CheXpert
 from .cnmc import CNMC2019
 from .image_check import verify_images
 from .kather import Kather2016
+from .medmnist import MedMNIST
 from .mimo_dataset import MIMODataset, MIMOSampler
 from .replay import AugmentationReplayDataset, ReplaySampler
 from .multimodal_cells import MultiModalCells, SyntheticMultiModalCells
@@ -12,6 +13,7 @@ from .synthetic import SyntheticCells, generate_synthetic_cells
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
+    'MedMNIST',
     'AugmentationReplayDataset', 'ReplaySampler',
     'CheXpert', 'ClassBalancedSampler',
     'CNMC2019', 'Kather2016', 'stratified_split', 'stratified_kfold',

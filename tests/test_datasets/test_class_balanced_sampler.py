@@ -1,8 +1,12 @@
+import os.path as osp
 from collections import Counter
 from unittest import mock
 
+import cv2
 import numpy as np
 import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 from medkd.datasets.samplers import ClassBalancedSampler
 from medkd.registry import DATA_SAMPLERS
@@ -93,3 +97,29 @@ def test_errors():
         ClassBalancedSampler([1, 2, 3], seed=0)
     with pytest.raises(ValueError, match='num_samples'):
         ClassBalancedSampler(IMBALANCED, num_samples=0, seed=0)
+
+
+def test_covid_config_loader_balances_a_folder_tree(tmp_path):
+    counts = dict(Covid=2, Normal=6, Pneumonia=16)
+    for name, n in counts.items():
+        (tmp_path / 'train' / name).mkdir(parents=True)
+        for i in range(n):
+            assert cv2.imwrite(str(tmp_path / 'train' / name / f'{i}.png'),
+                               np.full((8, 8, 3), i, np.uint8))
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_',
+                 'datasets', 'covid_cxr.py'))
+    loader = cfg.train_dataloader
+    loader.dataset.update(data_root=str(tmp_path),
+                          pipeline=[dict(type='LoadImageFromFile'),
+                                    dict(type='PackInputs')])
+    loader.update(num_workers=0, persistent_workers=False, batch_size=24)
+    loader.sampler.num_samples = 2400
+    dataloader = Runner.build_dataloader(loader, seed=0)
+    sampler = dataloader.sampler
+    assert isinstance(sampler, ClassBalancedSampler)
+    assert dataloader.dataset.metainfo['classes'] == ('Covid', 'Normal',
+                                                      'Pneumonia')
+    drawn = Counter(dataloader.dataset.get_cat_ids(i)[0] for i in sampler)
+    for c in range(3):
+        assert drawn[c] / 2400 == pytest.approx(1 / 3, abs=0.04)

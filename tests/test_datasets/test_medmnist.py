@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from medkd.datasets import MedMNIST
+
+PIPELINE = [dict(type='PackInputs')]
+
+
+def _write(path, gray=False, multi_label=False, n=(5, 2, 3), side=8):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, count in zip(('train', 'val', 'test'), n):
+        shape = (count, side, side) if gray else (count, side, side, 3)
+        arrays[f'{split}_images'] = rng.integers(0, 255, shape, np.uint8)
+        arrays[f'{split}_labels'] = (rng.integers(0, 2, (count, 14))
+                                     if multi_label else
+                                     np.arange(count).reshape(-1, 1) % 8)
+    np.savez(path, **arrays)
+    return arrays
+
+
+def test_single_label_rgb_with_size_suffix(tmp_path):
+    arrays = _write(tmp_path / 'bloodmnist_64.npz')
+    ds = MedMNIST(str(tmp_path), 'bloodmnist', size=64, split='test',
+                  pipeline=PIPELINE)
+    assert len(ds) == 3
+    assert ds.metainfo['classes'][0] == 'basophil'
+    assert len(ds.metainfo['classes']) == 8
+    item = ds[2]
+    assert item['inputs'].shape == (3, 8, 8)
+    assert item['data_samples'].gt_label.item() == 2
+    np.testing.assert_array_equal(
+        item['inputs'].permute(1, 2, 0).numpy(), arrays['test_images'][2])
+
+
+def test_gray_images_become_rgb_and_multi_label_positives(tmp_path):
+    arrays = _write(tmp_path / 'chestmnist.npz', gray=True, multi_label=True)
+    ds = MedMNIST(str(tmp_path), 'chestmnist', split='train',
+                  pipeline=PIPELINE)
+    assert len(ds.metainfo['classes']) == 14
+    item = ds[1]
+    assert item['inputs'].shape == (3, 8, 8)
+    expected = np.flatnonzero(arrays['train_labels'][1]).tolist()
+    assert item['data_samples'].gt_label.tolist() == expected
+
+
+def test_errors_name_the_file_and_key(tmp_path):
+    with pytest.raises(FileNotFoundError, match='pathmnist_128.npz'):
+        MedMNIST(str(tmp_path), 'pathmnist', size=128)
+    np.savez(tmp_path / 'pathmnist.npz',
+             train_images=np.zeros((2, 8, 8), np.uint8))
+    with pytest.raises(KeyError, match="pathmnist.npz has no "
+                       r"\['train_labels'\]"):
+        MedMNIST(str(tmp_path), 'pathmnist')
+    with pytest.raises(ValueError, match='split'):
+        MedMNIST(str(tmp_path), 'pathmnist', split='holdout')
+
+
+def test_demo_config_trains_on_a_bloodmnist_file(tmp_path):
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from medkd.apis import build_runner
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    _write(tmp_path / 'bloodmnist_64.npz', n=(16, 8, 8))
+    cfg = Config.fromfile(
+        osp.join(root, 'configs/demo/resnet18_teacher_bloodmnist.py'))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.train_cfg.max_epochs = 1
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.dataset.data_root = str(tmp_path)
+        loader.update(batch_size=8, num_workers=0)
+    runner = build_runner(cfg)
+    runner.train()
+    assert runner.iter == 2
+    assert runner.train_dataloader.dataset.metainfo['classes'][-1] == \
+        'platelet'
