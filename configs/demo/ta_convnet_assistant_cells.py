@@ -34,4 +34,6 @@ model = dict(
     probe_shape=(3, 32, 32),
 )
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
+    logger=dict(interval=10),
+    checkpoint=dict(
+        max_keep_ckpts=1, save_best='medical/auc_mean', rule='greater'))

@@ -8,4 +8,6 @@ _base_ = [
 ]
 model = _base_.convnet_tiny_cell_attributes
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))
+    logger=dict(interval=10),
+    checkpoint=dict(
+        max_keep_ckpts=1, save_best='medical/auc_mean', rule='greater'))

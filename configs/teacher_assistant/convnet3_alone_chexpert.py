@@ -8,3 +8,6 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 model = _base_.convnet3_chexpert
+# Multi-label: keep the checkpoint with the best mean per-label AUC.
+default_hooks = dict(
+    checkpoint=dict(save_best='medical/auc_mean', rule='greater'))

@@ -38,3 +38,6 @@ model = dict(
              connector=dict(type='ConvConnector')) for i in range(3)
     ],
 )
+# Multi-label: keep the checkpoint with the best mean per-label AUC.
+default_hooks = dict(
+    checkpoint=dict(save_best='medical/auc_mean', rule='greater'))

@@ -41,3 +41,6 @@ model = dict(
              connector=dict(type='ConvConnector')),
     ],
 )
+# Multi-label: keep the checkpoint with the best mean per-label AUC.
+default_hooks = dict(
+    checkpoint=dict(save_best='medical/auc_mean', rule='greater'))

@@ -13,7 +13,8 @@ from medkd.utils.complexity import TensorModeWrapper
 __all__ = ['build_student', 'export_onnx']
 
 
-def build_student(model_cfg: dict, checkpoint: Optional[str] = None) -> nn.Module:
+def build_student(model_cfg: dict,
+                  checkpoint: Optional[str] = None) -> nn.Module:
     """Build the deployable classifier of a config, optionally with weights.
 
     Only the student of a distiller config is built (its teachers and their

@@ -132,4 +132,3 @@ def _numpy(value) -> np.ndarray:
     if hasattr(value, 'detach'):
         value = value.detach().cpu().numpy()
     return np.asarray(value)
-

@@ -15,6 +15,7 @@ loaded (complexity does not depend on the weights), so the config's
 checkpoint file (for a classifier config it replaces the size column).
 """
 import argparse
+import math
 import os.path as osp
 
 import torch
@@ -48,6 +49,8 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.ckpt_size and not osp.isfile(args.ckpt_size):
+        raise SystemExit(f'--ckpt-size: no file {args.ckpt_size}')
     for teacher in cfg.model.get('teachers', {}).values():
         teacher.ckpt = None
     model = MODELS.build(cfg.model).eval()
@@ -61,12 +64,13 @@ def main():
         shape = (args.in_channels, *size)
         stats = model_complexity(part, shape, repeats=args.repeats)
         size_mb = stats['size_mb']
+        latency = stats['latency_ms']
         if args.ckpt_size and name == 'model':
             size_mb = osp.getsize(args.ckpt_size) / 2**20
         rows.append([
             name, 'x'.join(map(str, shape)), f'{stats["params"] / 1e6:.4g}',
             f'{stats["flops"] / 1e9:.4g}', f'{size_mb:.2f}',
-            f'{stats["latency_ms"]:.2f}'
+            '-' if math.isnan(latency) else f'{latency:.2f}'
         ])
     title = (f'{osp.basename(args.config)}: batch 1, CPU, '
              f'{torch.get_num_threads()} threads')
