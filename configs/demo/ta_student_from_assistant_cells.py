@@ -31,7 +31,6 @@ model = dict(
              loss=dict(type='WassersteinFeatureLoss', loss_weight=1.0),
              connector=dict(type='ConvConnector')) for i in range(3)
     ],
-    probe_shape=(3, 32, 32),
 )
 default_hooks = dict(
     logger=dict(interval=10),

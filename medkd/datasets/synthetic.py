@@ -1,4 +1,4 @@
-"""SyntheticCells: procedurally drawn blood-cell-like images, medkd's demo data.
+"""SyntheticCells: procedurally drawn blood-cell-like images (demo data).
 
 Every image is drawn from a small physical model of a stained white blood
 cell: an elliptic cell body with pale cytoplasm, a nucleus whose shape
@@ -26,9 +26,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 from mmengine.logging import print_log
+from mmpretrain.datasets import BaseDataset
 
 from medkd.registry import DATASETS
-from mmpretrain.datasets import BaseDataset
 
 #: Bumped whenever the drawing changes, so stale trees are not reused.
 GENERATOR_VERSION = 1
@@ -60,7 +60,9 @@ _GRANULE_OD = {
 # Granule radius in pixels of a 64 px image, and autofluorescence.
 _GRANULE_RADIUS = {'fine': 0.6, 'eosinophilic': 1.1, 'basophilic': 1.4}
 _GRANULE_FLUORESCENCE = {
-    'fine': 0.04, 'eosinophilic': 0.30, 'basophilic': 0.08
+    'fine': 0.04,
+    'eosinophilic': 0.30,
+    'basophilic': 0.08
 }
 _RBC_OD = np.array([0.03, 0.30, 0.22], dtype=np.float32)
 
@@ -71,37 +73,93 @@ _RBC_OD = np.array([0.03, 0.30, 0.22], dtype=np.float32)
 # (fraction of the cell radius) and ``chromatin`` the nucleus texture.
 _PROTOTYPES = {
     'neutrophil':
-    dict(shapes=(0.05, 0.15, 0.25, 0.55), size=1.0, nucleus=0.50,
-         granules=0.45, granule_type='fine', cytoplasm='pink', dark=0.95,
-         ecc=0.15, chromatin=0.4),
+    dict(
+        shapes=(0.05, 0.15, 0.25, 0.55),
+        size=1.0,
+        nucleus=0.50,
+        granules=0.45,
+        granule_type='fine',
+        cytoplasm='pink',
+        dark=0.95,
+        ecc=0.15,
+        chromatin=0.4),
     'lymphocyte':
-    dict(shapes=(0.65, 0.25, 0.07, 0.03), size=0.84, nucleus=0.74,
-         granules=0.12, granule_type='fine', cytoplasm='blue', dark=1.12,
-         ecc=0.2, chromatin=0.5),
+    dict(
+        shapes=(0.65, 0.25, 0.07, 0.03),
+        size=0.84,
+        nucleus=0.74,
+        granules=0.12,
+        granule_type='fine',
+        cytoplasm='blue',
+        dark=1.12,
+        ecc=0.2,
+        chromatin=0.5),
     'eosinophil':
-    dict(shapes=(0.05, 0.15, 0.60, 0.20), size=1.05, nucleus=0.48,
-         granules=0.62, granule_type='eosinophilic', cytoplasm='pink',
-         dark=0.95, ecc=0.15, chromatin=0.4),
+    dict(
+        shapes=(0.05, 0.15, 0.60, 0.20),
+        size=1.05,
+        nucleus=0.48,
+        granules=0.62,
+        granule_type='eosinophilic',
+        cytoplasm='pink',
+        dark=0.95,
+        ecc=0.15,
+        chromatin=0.4),
     'monocyte':
-    dict(shapes=(0.20, 0.55, 0.15, 0.10), size=1.18, nucleus=0.58,
-         granules=0.25, granule_type='fine', cytoplasm='greyblue', dark=0.85,
-         ecc=0.25, chromatin=0.25),
+    dict(
+        shapes=(0.20, 0.55, 0.15, 0.10),
+        size=1.18,
+        nucleus=0.58,
+        granules=0.25,
+        granule_type='fine',
+        cytoplasm='greyblue',
+        dark=0.85,
+        ecc=0.25,
+        chromatin=0.25),
     'basophil':
-    dict(shapes=(0.25, 0.25, 0.35, 0.15), size=0.95, nucleus=0.50,
-         granules=0.55, granule_type='basophilic', cytoplasm='lilac',
-         dark=1.05, ecc=0.15, chromatin=0.4),
+    dict(
+        shapes=(0.25, 0.25, 0.35, 0.15),
+        size=0.95,
+        nucleus=0.50,
+        granules=0.55,
+        granule_type='basophilic',
+        cytoplasm='lilac',
+        dark=1.05,
+        ecc=0.15,
+        chromatin=0.4),
     'band_neutrophil':
-    dict(shapes=(0.05, 0.65, 0.20, 0.10), size=1.0, nucleus=0.50,
-         granules=0.45, granule_type='fine', cytoplasm='pink', dark=0.95,
-         ecc=0.15, chromatin=0.4),
+    dict(
+        shapes=(0.05, 0.65, 0.20, 0.10),
+        size=1.0,
+        nucleus=0.50,
+        granules=0.45,
+        granule_type='fine',
+        cytoplasm='pink',
+        dark=0.95,
+        ecc=0.15,
+        chromatin=0.4),
     'plasma_cell':
-    dict(shapes=(0.75, 0.20, 0.05, 0.0), size=0.95, nucleus=0.55,
-         granules=0.08, granule_type='fine', cytoplasm='blue', dark=1.15,
-         ecc=0.42, chromatin=0.7),
+    dict(
+        shapes=(0.75, 0.20, 0.05, 0.0),
+        size=0.95,
+        nucleus=0.55,
+        granules=0.08,
+        granule_type='fine',
+        cytoplasm='blue',
+        dark=1.15,
+        ecc=0.42,
+        chromatin=0.7),
     'blast':
-    dict(shapes=(0.70, 0.25, 0.05, 0.0), size=1.15, nucleus=0.80,
-         granules=0.10, granule_type='fine', cytoplasm='blue', dark=0.85,
-         ecc=0.15, chromatin=0.15),
+    dict(
+        shapes=(0.70, 0.25, 0.05, 0.0),
+        size=1.15,
+        nucleus=0.80,
+        granules=0.10,
+        granule_type='fine',
+        cytoplasm='blue',
+        dark=0.85,
+        ecc=0.15,
+        chromatin=0.15),
 }
 
 
@@ -199,15 +257,14 @@ def _sample_cell(rng: np.random.Generator, proto: dict) -> dict:
     params = dict(
         shape=shape,
         size=size,
-        nucleus=float(np.clip(proto['nucleus'] + rng.normal(0, 0.09), 0.3,
-                              0.9)),
+        nucleus=float(
+            np.clip(proto['nucleus'] + rng.normal(0, 0.09), 0.3, 0.9)),
         granules=granules,
         granule_type=granule_type,
         granule_od=np.asarray(_GRANULE_OD[granule_type], np.float32) *
         np.exp(rng.normal(0, 0.3, 3)).astype(np.float32),
-        cytoplasm_od=np.asarray(_CYTOPLASM_OD[proto['cytoplasm']],
-                                np.float32) *
-        np.exp(rng.normal(0, 0.35, 3)).astype(np.float32),
+        cytoplasm_od=np.asarray(_CYTOPLASM_OD[proto['cytoplasm']], np.float32)
+        * np.exp(rng.normal(0, 0.35, 3)).astype(np.float32),
         dark=dark,
         ecc=ecc,
         chromatin=proto['chromatin'] * float(rng.uniform(0.6, 1.4)),
@@ -282,8 +339,8 @@ def _draw_nucleus(canvas: _Canvas, rng: np.random.Generator, shape: str,
 
     deg = np.degrees(angle)
     if shape == 'round':
-        canvas.ellipse(mask, center,
-                       (radius, radius * rng.uniform(0.8, 1.0)), deg)
+        canvas.ellipse(mask, center, (radius, radius * rng.uniform(0.8, 1.0)),
+                       deg)
     elif shape == 'kidney':
         canvas.ellipse(mask, center, (radius * 1.05, radius * 0.85), deg)
         canvas.circle(mask, at(0, rng.uniform(0.85, 1.05)),
@@ -340,8 +397,8 @@ def _draw_layers(rng: np.random.Generator, params: dict,
     for _ in range(num_granules):
         rho = 0.92 * np.sqrt(rng.random())
         phi = rng.uniform(0, 2 * np.pi)
-        local = np.array([rho * np.cos(phi) * params['aspect'],
-                          rho * np.sin(phi)]) * radius
+        local = np.array(
+            [rho * np.cos(phi) * params['aspect'], rho * np.sin(phi)]) * radius
         theta = np.radians(cell_angle)
         pos = center + np.array([[np.cos(theta), -np.sin(theta)],
                                  [np.sin(theta), np.cos(theta)]]) @ local
@@ -433,8 +490,8 @@ def _draw_cell(seed: int, split: str, index: int, proto: dict,
 def _check_args(num_classes, num_per_class, image_size, num_modalities):
     synthetic_cell_classes(num_classes)
     synthetic_cell_modalities(num_modalities)
-    if (len(num_per_class) != len(SPLITS) or
-            any(not isinstance(n, int) or n < 0 for n in num_per_class)):
+    if (len(num_per_class) != len(SPLITS)
+            or any(not isinstance(n, int) or n < 0 for n in num_per_class)):
         raise ValueError(
             'num_per_class must be 3 non-negative ints (train, val, test), '
             f'but got {num_per_class!r}.')
@@ -550,8 +607,7 @@ def generate_synthetic_cells(root: str,
     tmp_root = tempfile.mkdtemp(
         prefix=f'.{osp.basename(root)}.tmp-', dir=parent)
     try:
-        counts = _write_tree(tmp_root, params, classes, attributes,
-                             modalities)
+        counts = _write_tree(tmp_root, params, classes, attributes, modalities)
         meta = dict(
             params=params,
             classes=list(classes),
@@ -658,10 +714,14 @@ class SyntheticCells(BaseDataset):
             multi_label=multi_label,
             num_modalities=num_modalities,
             seed=seed)
-        classes = (SYNTHETIC_CELL_ATTRIBUTES
-                   if multi_label else synthetic_cell_classes(num_classes))
-        metainfo = {'classes': classes, 'modality': modality,
-                    **(metainfo or {})}
+        classes = (
+            SYNTHETIC_CELL_ATTRIBUTES
+            if multi_label else synthetic_cell_classes(num_classes))
+        metainfo = {
+            'classes': classes,
+            'modality': modality,
+            **(metainfo or {})
+        }
         super().__init__(
             ann_file=f'{split}.csv',
             metainfo=metainfo,

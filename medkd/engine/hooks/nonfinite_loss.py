@@ -1,5 +1,7 @@
 import math
 
+import torch
+
 from mmengine.hooks import Hook
 
 from medkd.registry import HOOKS
@@ -22,7 +24,7 @@ class NonFiniteLossHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         for name, value in (outputs or {}).items():
-            value = float(value)
+            value = float(value.detach() if torch.is_tensor(value) else value)
             if 'loss' in name and not math.isfinite(value):
                 raise FloatingPointError(
                     f'Loss term "{name}" is {value} at iteration '

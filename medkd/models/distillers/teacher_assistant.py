@@ -130,7 +130,7 @@ class TeacherAssistant(BaseDistiller):
             maps directly (same shape required). Defaults to ().
         probe_shape (Sequence[int]): ``(C, H, W)`` of the batch used to
             find connector channels and check the backbones' out_indices.
-            Defaults to (3, 64, 64).
+            Defaults to (3, 32, 32).
         **kwargs: Passed to :class:`BaseDistiller`.
     """
 
@@ -145,7 +145,7 @@ class TeacherAssistant(BaseDistiller):
                  soft_weight: float = 1.0,
                  soft_loss: Optional[dict] = None,
                  feature_pairs: Sequence[dict] = (),
-                 probe_shape: Sequence[int] = (3, 64, 64),
+                 probe_shape: Sequence[int] = (3, 32, 32),
                  **kwargs):
         super().__init__(student, teachers, **kwargs)
         if len(self.teachers) < 1:
