@@ -8,7 +8,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
-from mmpretrain.structures import DataSample
 
 from medkd.datasets.chexpert import (CHEXPERT_COMPETITION_LABELS,
                                      CHEXPERT_LABELS, CHEXPERT_META_COLUMNS)

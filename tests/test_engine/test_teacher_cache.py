@@ -144,3 +144,30 @@ def test_cache_config_errors_name_the_key(tmp_path):
                           teacher_cache=dict(num_views=2))
     with pytest.raises(ValueError, match='`teacher_cache`.*no frozen'):
         build_runner(cfg)
+
+
+def test_checkpoint_sequence_gets_one_cache_per_route_checkpoint(
+        tmp_path, teacher_ckpt):
+    state = torch.load(teacher_ckpt, weights_only=True)
+    state['state_dict']['head.fc.bias'] += 1
+    second = str(tmp_path / 'route_2.pth')
+    torch.save(state, second)
+    cfg = tiny_runner_cfg(
+        'configs/demo/checkpoint_sequence_resnet18_convnet_cells.py',
+        tmp_path / 'cs', tmp_path / 'data', epochs=3,
+        teacher_cache=dict(num_views=2))
+    cfg.model.route = dict(checkpoints=[teacher_ckpt, second], interval=1)
+    runner = build_runner(cfg)
+    keys = []
+    original = runner.model.loss
+
+    def recording_loss(inputs, data_samples):
+        keys.append(runner.model.teacher_cache.key)
+        return original(inputs, data_samples)
+
+    runner.model.loss = recording_loss
+    runner.train()
+    files = glob.glob(str(tmp_path / 'cs' / 'teacher_cache' / '*.f16'))
+    assert len(files) == 2  # epoch 1 -> route 0; epochs 2, 3 -> route 1
+    per_epoch = [keys[i * 4] for i in range(3)]
+    assert per_epoch[0] != per_epoch[1] == per_epoch[2]

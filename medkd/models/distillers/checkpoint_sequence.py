@@ -4,16 +4,16 @@ from typing import Dict, List, Optional
 
 import torch
 from mmengine.logging import MMLogger
-from mmpretrain.structures import DataSample
 
 from medkd.engine.hooks.teacher_route_saver import read_manifest
 from medkd.registry import MODELS
 from medkd.utils.checkpoint import safe_load
-from .base import BaseDistiller, load_classifier_weights
+from .base import load_classifier_weights
+from .kd import VanillaKD
 
 
 @MODELS.register_module()
-class CheckpointSequence(BaseDistiller):
+class CheckpointSequence(VanillaKD):
     """Distil from the checkpoints a teacher passed through while training
     (Garg & Singh, multi-part KD on Kather 2016), one stretch of student
     epochs per checkpoint.
@@ -22,7 +22,8 @@ class CheckpointSequence(BaseDistiller):
         L = (1 - \\lambda) \\cdot \\mathrm{CE}(z_s, y)
             + \\lambda \\cdot T^2 \\cdot \\mathrm{KL}(p_t^T \\| p_s^T)
 
-    logged as ``loss_cls`` and ``loss_kd``, where the teacher's weights are
+    (:class:`VanillaKD`'s loss with ``alpha = λ``) logged as ``loss_cls``
+    and ``loss_kd``, where the teacher's weights are
     those of the route checkpoint scheduled for the current student epoch.
     Only one teacher module exists; :class:`~medkd.engine.hooks.
     TeacherSwitchHook` loads the next checkpoint into it at each switch
@@ -73,8 +74,6 @@ class CheckpointSequence(BaseDistiller):
             raise ValueError('CheckpointSequence takes exactly one teacher in '
                              f'`teachers` (its route gives its weights over '
                              f'time), got {list(teachers or {})}')
-        if not 0.0 <= lambda_kd <= 1.0:
-            raise ValueError(f'lambda_kd must be in [0, 1], got {lambda_kd}')
         (name, teacher_cfg), = teachers.items()
         entries = resolve_route(route)
         shapes = [check_route_file(e['file'], e['key']) for e in entries]
@@ -85,13 +84,14 @@ class CheckpointSequence(BaseDistiller):
                     'both set the teacher\'s weights: the route\'s first '
                     'checkpoint is the initial teacher, leave ckpt unset.')
             teacher_cfg = dict(teacher_cfg, ckpt=entries[0]['file'])
-        super().__init__(student, {name: teacher_cfg}, **kwargs)
+        super().__init__(
+            student, {name: teacher_cfg},
+            alpha=lambda_kd,
+            kd_loss=kd_loss or dict(type='KDLoss', temperature=5.0),
+            **kwargs)
         self.teacher_name = name
         self.route: List[dict] = entries
         self.route_index: Optional[int] = 0 if entries else None
-        self.lambda_kd = lambda_kd
-        self.kd_loss = MODELS.build(
-            kd_loss or dict(type='KDLoss', temperature=5.0))
         expected = {
             k: tuple(v.shape)
             for k, v in self.teachers[name].state_dict().items()
@@ -104,15 +104,10 @@ class CheckpointSequence(BaseDistiller):
                 f'distils from teachers.{name}.ckpt '
                 f'({teacher_cfg.get("ckpt")}) throughout, i.e. vanilla KD.')
 
-    def loss(self, inputs: torch.Tensor,
-             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        (teacher_logits, ) = self.teacher_logits(inputs).values()
-        student_logits = self.student(inputs, mode='tensor')
-        return dict(
-            loss_cls=(1 - self.lambda_kd) *
-            self.student_cls_loss(student_logits, data_samples),
-            loss_kd=self.lambda_kd *
-            self.kd_loss(student_logits, teacher_logits))
+    @property
+    def lambda_kd(self) -> float:
+        """The paper's ``λ``: :class:`VanillaKD`'s ``alpha``."""
+        return self.alpha
 
     # ------------------------------------------------------------------
     # the route
