@@ -17,8 +17,8 @@ model = dict(
     teachers=dict(resnet18=dict(model=_base_.resnet18_cells)),
     route=dict(
         manifest='work_dirs/resnet18_route_teacher_cells/route/manifest.json'),
-    lambda_kd=0.9,
-    kd_loss=dict(type='KDLoss', temperature=4.0),
+    lambda_kd=0.5,
+    kd_loss=dict(type='KDLoss', temperature=2.0),
 )
 custom_hooks = [dict(type='TeacherSwitchHook')]
 default_hooks = dict(

@@ -22,8 +22,8 @@ model = dict(
             model=_base_.convnet_wide_cells,
             ckpt=teacher_ckpts['convnet_wide'])),
     gate=dict(type='ImageGate', input_size=32),
-    alpha=0.9,
-    temperature=4.0,
+    alpha=0.5,
+    temperature=2.0,
 )
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))

@@ -16,8 +16,10 @@ model = dict(
     student=_base_.convnet_tiny_cells,
     teachers=dict(
         resnet18=dict(model=_base_.resnet18_cells, ckpt=teacher_ckpt)),
-    alpha=0.9,
-    kd_loss=dict(type='KDLoss', temperature=4.0),
+    # T=4, alpha=0.9 (the gated paper's values) over-regularise this 6.6k-
+    # parameter student (val. accuracy 56% vs 82% alone); T=2 does not.
+    alpha=0.5,
+    kd_loss=dict(type='KDLoss', temperature=2.0),
 )
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))

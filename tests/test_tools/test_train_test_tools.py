@@ -124,3 +124,25 @@ def test_benchmark_step_writes_all_modes(tmp_path, monkeypatch):
         assert result[f'{mode}_s'] > 0
     assert result['cached_over_free'] == pytest.approx(
         result['cached_teacher_s'] / result['free_teacher_s'])
+
+
+def test_dist_train_builds_the_teacher_cache_in_shards(tmp_path):
+    cfg = write_tiny_config(
+        tmp_path / 'kd.py', 'configs/demo/kd_resnet18_convnet_cells.py',
+        tmp_path / 'data',
+        extra='teacher_cache = dict(num_views=2)\n'
+        'model = dict(teachers=dict(resnet18=dict(ckpt=None)))\n'
+        'randomness = dict(seed=0)')
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29519')
+    result = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2',
+         '--work-dir', str(tmp_path / 'work')],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (meta, ) = (tmp_path / 'work' / 'teacher_cache').glob('*.json')
+    info = json.loads(meta.read_text())
+    assert info['complete'] and info['shape'] == [64, 1, 4]
+    rows = np.fromfile(str(meta).replace('.json', '.f16'),
+                       dtype=np.float16).reshape(64, 4)
+    # both ranks wrote their half: no row left at its zero initialisation
+    assert (np.abs(rows).sum(1) > 0).all()
