@@ -8,18 +8,24 @@ def _register_medkd():
     register_all_modules(init_default_scope=True)
 
 
-def tiny_classifier(num_classes=3, channels=(4, 8), in_channels=3,
+def tiny_classifier(num_classes=3,
+                    channels=(4, 8),
+                    in_channels=3,
                     multi_label=False):
     """An ImageClassifier config small enough for CPU unit tests."""
     head = dict(
         type='MultiLabelLinearClsHead' if multi_label else 'LinearClsHead',
-        num_classes=num_classes, in_channels=channels[-1])
+        num_classes=num_classes,
+        in_channels=channels[-1])
     if not multi_label:
         head['topk'] = (1, )
     return dict(
         type='ImageClassifier',
-        backbone=dict(type='SimpleConvNet', in_channels=in_channels,
-                      channels=channels, kernel_sizes=(3, ) * len(channels)),
+        backbone=dict(
+            type='SimpleConvNet',
+            in_channels=in_channels,
+            channels=channels,
+            kernel_sizes=(3, ) * len(channels)),
         neck=dict(type='GlobalAveragePooling'),
         head=head)
 
@@ -37,7 +43,9 @@ def tiny_runner_cfg(config, work_dir, data_root, epochs=2, **overrides):
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']
         loader.dataset.update(
-            data_root=str(data_root), num_per_class=(8, 4, 4), image_size=16,
+            data_root=str(data_root),
+            num_per_class=(8, 4, 4),
+            image_size=16,
             pipeline=cfg.test_pipeline)
         loader.update(batch_size=8, num_workers=0)
     cfg.train_cfg.max_epochs = epochs
@@ -53,7 +61,8 @@ def write_tiny_config(path, config, data_root, epochs=1, extra=''):
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     loader = ("dict(batch_size=8, num_workers=0, persistent_workers=False, "
               "dataset=dict(data_root=%r, num_per_class=(8, 4, 4), "
-              "image_size=16, pipeline=_base_.test_pipeline))" % str(data_root))
+              "image_size=16, pipeline=_base_.test_pipeline))" %
+              str(data_root))
     text = '\n'.join([
         f'_base_ = [{osp.join(root, config)!r}]',
         f'train_dataloader = {loader}',

@@ -1,4 +1,4 @@
-"""Datasets read in the papers' real on-disk layouts, plus medkd's synthetic data."""
+"""Datasets in the papers' on-disk layouts, plus medkd's synthetic data."""
 from .chexpert import CheXpert
 from .cnmc import CNMC2019
 from .image_check import verify_images

@@ -37,9 +37,9 @@ class MedKDRunner(Runner):
       ``device_ids=None`` (mmengine would call ``torch.cuda.set_device``);
     - ``num_workers=0`` with ``persistent_workers=True`` is corrected;
     - checkpoints are written atomically and old ones deleted only after
-      (``CheckpointHook`` becomes :class:`AtomicCheckpointHook`), training stops at the first
-      non-finite loss term, and the data's class count is checked against
-      the model before training (:attr:`always_hooks`).
+      (``CheckpointHook`` becomes :class:`AtomicCheckpointHook`), training
+      stops at the first non-finite loss term, and the data's class count
+      is checked against the model before training (:attr:`always_hooks`).
 
     Selected with ``runner_type = 'MedKDRunner'`` (set in
     ``configs/_base_/default_runtime.py``); takes the same arguments as
@@ -64,8 +64,8 @@ class MedKDRunner(Runner):
         if (kwargs.get('cfg') or {}).get('teacher_cache'):
             enable_teacher_cache(kwargs)
         checkpoint = (kwargs.get('default_hooks') or {}).get('checkpoint')
-        if isinstance(checkpoint, dict) and checkpoint.get(
-                'type') == 'CheckpointHook':
+        if isinstance(checkpoint,
+                      dict) and checkpoint.get('type') == 'CheckpointHook':
             checkpoint['type'] = 'AtomicCheckpointHook'
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             adapt_dataloader_cfg(kwargs.get(key))
@@ -117,12 +117,16 @@ def enable_teacher_cache(kwargs: dict) -> None:
     sampler['type'] = 'ReplaySampler'
     loader['sampler'] = sampler
     loader['dataset'] = dict(
-        type='AugmentationReplayDataset', dataset=loader['dataset'],
-        num_views=options.get('num_views', 4), seed=options.get('seed', 0))
+        type='AugmentationReplayDataset',
+        dataset=loader['dataset'],
+        num_views=options.get('num_views', 4),
+        seed=options.get('seed', 0))
     hooks = list(kwargs.get('custom_hooks') or [])
-    hooks.append(dict(type='TeacherCacheHook',
-                      batch_size=options.get('batch_size'),
-                      num_workers=options.get('num_workers')))
+    hooks.append(
+        dict(
+            type='TeacherCacheHook',
+            batch_size=options.get('batch_size'),
+            num_workers=options.get('num_workers')))
     kwargs['custom_hooks'] = hooks
 
 

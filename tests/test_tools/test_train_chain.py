@@ -25,14 +25,18 @@ KEEP = 'default_hooks = dict(checkpoint=dict(max_keep_ckpts=3))'
 
 def run_chain_tool(monkeypatch, *args):
     monkeypatch.setattr(sys, 'argv', ['train_chain.py', *map(str, args)])
-    runpy.run_path(osp.join(ROOT, 'tools', 'train_chain.py'),
-                   run_name='__main__')
+    runpy.run_path(
+        osp.join(ROOT, 'tools', 'train_chain.py'), run_name='__main__')
 
 
 def write_chain(tmp_path):
     for name, config in STAGES.items():
-        write_tiny_config(tmp_path / f'{name}.py', config, tmp_path / 'data',
-                          epochs=2, extra=KEEP)
+        write_tiny_config(
+            tmp_path / f'{name}.py',
+            config,
+            tmp_path / 'data',
+            epochs=2,
+            extra=KEEP)
     chain = tmp_path / 'chain.py'
     chain.write_text('\n'.join([
         f"work_dir = {str(tmp_path / 'work')!r}",
@@ -77,8 +81,10 @@ def test_chain_passes_checkpoints_skips_finished_and_resumes(
     teacher, assistant, student = (state(finals[n]) for n in STAGES)
     for key, value in teacher.items():
         assert torch.equal(assistant[f'teachers.teacher.{key}'], value), key
-    lower = {k[len('student.'):]: v for k, v in assistant.items()
-             if k.startswith('student.')}
+    lower = {
+        k[len('student.'):]: v
+        for k, v in assistant.items() if k.startswith('student.')
+    }
     assert lower
     for key, value in lower.items():
         assert torch.equal(student[f'teachers.assistant.{key}'], value), key
@@ -90,8 +96,10 @@ def test_chain_passes_checkpoints_skips_finished_and_resumes(
         os.remove(best)
     (work / 'student' / 'last_checkpoint').write_text(
         str(work / 'student' / 'epoch_1.pth'))
-    mtimes = {n: os.stat(finals[n]).st_mtime_ns for n in ('teacher',
-                                                        'assistant')}
+    mtimes = {
+        n: os.stat(finals[n]).st_mtime_ns
+        for n in ('teacher', 'assistant')
+    }
     run_chain_tool(monkeypatch, chain)
     for name in ('teacher', 'assistant'):  # skipped: no new run
         assert len(runs(work, name)) == 1
@@ -118,8 +126,8 @@ def test_final_checkpoint_requires_the_last_epoch(tmp_path):
     assert final_checkpoint(str(tmp_path)) == str(tmp_path / 'epoch_2.pth')
     assert final_checkpoint(str(tmp_path), cfg) is None
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_3.pth'))
-    assert final_checkpoint(str(tmp_path), cfg) == str(tmp_path /
-                                                       'epoch_3.pth')
+    assert final_checkpoint(str(tmp_path),
+                            cfg) == str(tmp_path / 'epoch_3.pth')
 
 
 def test_chain_config_errors(tmp_path):
@@ -127,8 +135,10 @@ def test_chain_config_errors(tmp_path):
     bad.write_text("stages = [dict(name='student', config='s.py', "
                    "teachers=dict(assistant='assistant')), "
                    "dict(name='assistant', config='a.py')]\n")
-    with pytest.raises(KeyError, match=r"stages\[0\].teachers.assistant is "
-                       r"'assistant', which is not an earlier stage"):
+    with pytest.raises(
+            KeyError,
+            match=r"stages\[0\].teachers.assistant is "
+            r"'assistant', which is not an earlier stage"):
         load_chain(str(bad))
     bad.write_text("model = dict()\n")
     with pytest.raises(KeyError, match='no `stages`'):

@@ -41,8 +41,7 @@ def test_teacher_kd_extract_student_and_test_out(tmp_path, monkeypatch):
     teacher_state = safe_load(str(teacher_ckpt))['state_dict']
     kd_state = safe_load(str(kd_ckpt))['state_dict']
     for key, value in teacher_state.items():
-        torch.testing.assert_close(kd_state[f'teachers.resnet18.{key}'],
-                                   value)
+        torch.testing.assert_close(kd_state[f'teachers.resnet18.{key}'], value)
 
     student_ckpt = tmp_path / 'student.pth'
     run_tool(monkeypatch, 'model_converters/extract_student.py', kd_ckpt,
@@ -53,14 +52,15 @@ def test_teacher_kd_extract_student_and_test_out(tmp_path, monkeypatch):
     run_tool(monkeypatch, 'test.py', student_cfg, student_ckpt, '--work-dir',
              tmp_path / 'test_student', '--out', tmp_path / 'student.pkl')
     run_tool(monkeypatch, 'test.py', kd_cfg, kd_ckpt, '--work-dir',
-             tmp_path / 'test_kd', '--out', tmp_path / 'kd.pkl', '--cfg-options',
-             f'model.teachers.resnet18.ckpt={teacher_ckpt}')
+             tmp_path / 'test_kd', '--out', tmp_path / 'kd.pkl',
+             '--cfg-options', f'model.teachers.resnet18.ckpt={teacher_ckpt}')
     student_preds = mmengine.load(tmp_path / 'student.pkl')
     kd_preds = mmengine.load(tmp_path / 'kd.pkl')
     assert len(student_preds) == len(kd_preds) == 16  # 4 classes x 4
     np.testing.assert_allclose(
         np.stack([p['pred_score'] for p in student_preds]),
-        np.stack([p['pred_score'] for p in kd_preds]), atol=1e-6)
+        np.stack([p['pred_score'] for p in kd_preds]),
+        atol=1e-6)
 
 
 def test_dist_train_two_processes_on_cpu(tmp_path):
@@ -68,10 +68,15 @@ def test_dist_train_two_processes_on_cpu(tmp_path):
                             'configs/demo/convnet_student_cells.py',
                             tmp_path / 'data')
     env = dict(os.environ, PYTHON=sys.executable, PORT='29517')
-    result = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2',
-         '--work-dir', str(tmp_path / 'work')],
-        env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([
+        'bash',
+        osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                            env=env,
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     checkpoint = safe_load(str(tmp_path / 'work' / 'epoch_1.pth'))
     # 32 training images, 2 processes x batch 8: 2 iterations per epoch
@@ -80,8 +85,11 @@ def test_dist_train_two_processes_on_cpu(tmp_path):
 
 
 def test_amp_on_cpu_uses_bf16_autocast(tmp_path):
-    cfg = tiny_runner_cfg('configs/demo/kd_resnet18_convnet_cells.py',
-                          tmp_path / 'amp', tmp_path / 'data', epochs=1)
+    cfg = tiny_runner_cfg(
+        'configs/demo/kd_resnet18_convnet_cells.py',
+        tmp_path / 'amp',
+        tmp_path / 'data',
+        epochs=1)
     cfg.model.teachers.resnet18.ckpt = None
     if torch.cuda.is_available():
         pytest.skip('checks the CPU path')
@@ -89,18 +97,18 @@ def test_amp_on_cpu_uses_bf16_autocast(tmp_path):
     runner = build_runner(cfg)
     seen = {}
     student = runner.model.student
-    student.register_forward_hook(
-        lambda m, i, o: seen.update(dtype=o.dtype))
+    student.register_forward_hook(lambda m, i, o: seen.update(dtype=o.dtype))
     runner.train()
     assert type(runner.optim_wrapper).__name__ == 'CPUAutocastOptimWrapper'
     assert seen['dtype'] == torch.bfloat16
     assert runner.iter == 4
 
 
-def test_build_teacher_cache_tool_then_training_reuses_it(tmp_path,
-                                                         monkeypatch):
+def test_build_teacher_cache_tool_then_training_reuses_it(
+        tmp_path, monkeypatch):
     cfg = write_tiny_config(
-        tmp_path / 'kd.py', 'configs/demo/kd_resnet18_convnet_cells.py',
+        tmp_path / 'kd.py',
+        'configs/demo/kd_resnet18_convnet_cells.py',
         tmp_path / 'data',
         extra='teacher_cache = dict(num_views=2)\n'
         'model = dict(teachers=dict(resnet18=dict(ckpt=None)))')
@@ -128,21 +136,27 @@ def test_benchmark_step_writes_all_modes(tmp_path, monkeypatch):
 
 def test_dist_train_builds_the_teacher_cache_in_shards(tmp_path):
     cfg = write_tiny_config(
-        tmp_path / 'kd.py', 'configs/demo/kd_resnet18_convnet_cells.py',
+        tmp_path / 'kd.py',
+        'configs/demo/kd_resnet18_convnet_cells.py',
         tmp_path / 'data',
         extra='teacher_cache = dict(num_views=2)\n'
         'model = dict(teachers=dict(resnet18=dict(ckpt=None)))\n'
         'randomness = dict(seed=0)')
     env = dict(os.environ, PYTHON=sys.executable, PORT='29519')
-    result = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2',
-         '--work-dir', str(tmp_path / 'work')],
-        env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([
+        'bash',
+        osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                            env=env,
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     (meta, ) = (tmp_path / 'work' / 'teacher_cache').glob('*.json')
     info = json.loads(meta.read_text())
     assert info['complete'] and info['shape'] == [64, 1, 4]
-    rows = np.fromfile(str(meta).replace('.json', '.f16'),
-                       dtype=np.float16).reshape(64, 4)
+    rows = np.fromfile(
+        str(meta).replace('.json', '.f16'), dtype=np.float16).reshape(64, 4)
     # both ranks wrote their half: no row left at its zero initialisation
     assert (np.abs(rows).sum(1) > 0).all()

@@ -7,5 +7,7 @@ from .teacher_route_saver import TeacherRouteSaverHook
 from .teacher_switch import TeacherSwitchHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook', 'SafeCheckpointHook', 'TeacherCacheHook', 'TeacherRouteSaverHook', 'TeacherSwitchHook'
+    'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook',
+    'SafeCheckpointHook', 'TeacherCacheHook', 'TeacherRouteSaverHook',
+    'TeacherSwitchHook'
 ]

@@ -29,7 +29,8 @@ class SafeCheckpointHook(Hook):
     (``{'log_history': tensor, 'count_history': tensor, 'max_length': int}``)
     and after one is loaded it rebuilds the buffers, so ``--resume`` restores
     the logged history exactly. Checkpoints written without this hook that
-    contain such objects are refused by :func:`medkd.utils.checkpoint.safe_load`.
+    contain such objects are refused by
+    :func:`medkd.utils.checkpoint.safe_load`.
 
     :class:`~medkd.engine.runner.MedKDRunner` registers it automatically.
     """

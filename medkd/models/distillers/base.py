@@ -37,11 +37,15 @@ def load_classifier_weights(model: nn.Module, ckpt: str, name: str) -> None:
     """
     checkpoint = safe_load(ckpt, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
     if any(k.startswith('student.') for k in state):
-        state = {k[len('student.'):]: v for k, v in state.items()
-                 if k.startswith('student.')}
+        state = {
+            k[len('student.'):]: v
+            for k, v in state.items() if k.startswith('student.')
+        }
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -90,8 +94,8 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
                  eval_teachers: bool = False,
                  channels_last: bool = False,
                  init_cfg: Optional[dict] = None):
-        data_preprocessor = dict(data_preprocessor
-                                 or student.get('data_preprocessor') or {})
+        data_preprocessor = dict(
+            data_preprocessor or student.get('data_preprocessor') or {})
         data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -159,11 +163,13 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         """Return the method's losses (keys containing ``loss`` are summed)
         and any extra scalars to log (keys without ``loss``)."""
 
-    def predict(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
-        """The student's predictions (plus teachers' with ``eval_teachers``)."""
+    def predict(
+            self,
+            inputs: torch.Tensor,
+            data_samples: Optional[List[DataSample]] = None
+    ) -> List[DataSample]:
+        """The student's predictions (and the teachers' scores with
+        ``eval_teachers``)."""
         predictions = self.student.predict(inputs, data_samples)
         if self.eval_teachers:
             for name, logits in self.teacher_logits(inputs).items():
@@ -225,11 +231,13 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
             indices = [s.metainfo.get('cache_index') for s in data_samples]
             if None not in indices:
                 rows = self.teacher_cache.lookup(indices).to(inputs.device)
-                return {name: rows[:, k]
-                        for k, name in enumerate(self.teachers)}
+                return {
+                    name: rows[:, k]
+                    for k, name in enumerate(self.teachers)
+                }
         return {
-            name: teacher(self.teacher_inputs(name, inputs),
-                          mode='tensor').detach()
+            name:
+            teacher(self.teacher_inputs(name, inputs), mode='tensor').detach()
             for name, teacher in self.teachers.items()
         }
 
