@@ -63,25 +63,32 @@ def test_teacher_kd_extract_student_and_test_out(tmp_path, monkeypatch):
         atol=1e-6)
 
 
-def test_dist_train_two_processes_on_cpu(tmp_path):
-    cfg = write_tiny_config(tmp_path / 'kd_dist.py',
+def dist_train(cfg, work_dir, port, *args):
+    """``bash tools/dist_train.sh CFG 2 --work-dir WORK ARGS`` on the CPU."""
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
+    command = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2',
+               '--work-dir', str(work_dir), *args]
+    result = subprocess.run(command, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def test_dist_train_two_processes_on_cpu_and_resume(tmp_path):
+    cfg = write_tiny_config(tmp_path / 'student.py',
                             'configs/demo/convnet_student_cells.py',
                             tmp_path / 'data')
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29517')
-    result = subprocess.run([
-        'bash',
-        osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir',
-        str(tmp_path / 'work')
-    ],
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    checkpoint = safe_load(str(tmp_path / 'work' / 'epoch_1.pth'))
+    work = tmp_path / 'work'
+    output = dist_train(cfg, work, 29517)
+    assert 'Distributed training: True' in output
+    checkpoint = safe_load(str(work / 'epoch_1.pth'))
     # 32 training images, 2 processes x batch 8: 2 iterations per epoch
     assert checkpoint['meta']['iter'] == 2
-    assert 'Distributed training: True' in result.stdout + result.stderr
+
+    output = dist_train(cfg, work, 29518, '--resume', '--cfg-options',
+                        'train_cfg.max_epochs=2')
+    assert 'resumed epoch: 1, iter: 2' in output
+    assert safe_load(str(work / 'epoch_2.pth'))['meta']['iter'] == 4
 
 
 def test_amp_on_cpu_uses_bf16_autocast(tmp_path):
@@ -142,17 +149,7 @@ def test_dist_train_builds_the_teacher_cache_in_shards(tmp_path):
         extra='teacher_cache = dict(num_views=2)\n'
         'model = dict(teachers=dict(resnet18=dict(ckpt=None)))\n'
         'randomness = dict(seed=0)')
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29519')
-    result = subprocess.run([
-        'bash',
-        osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir',
-        str(tmp_path / 'work')
-    ],
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    dist_train(cfg, tmp_path / 'work', 29519)
     (meta, ) = (tmp_path / 'work' / 'teacher_cache').glob('*.json')
     info = json.loads(meta.read_text())
     assert info['complete'] and info['shape'] == [64, 1, 4]
