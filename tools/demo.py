@@ -131,7 +131,11 @@ def main():
     finished, stage_dirs = {}, {}
     rows = [['model', 'params', 'accuracy (%)', 'weighted F1 (%)', 'AUC']]
     for name, config, teachers, *options in METHODS[args.method]:
-        stage_dir = osp.join(args.work_dir, osp.splitext(config)[0])
+        # a stage without teachers is shared by all methods; one with
+        # teachers belongs to its method (its teachers may differ)
+        stage_dir = osp.join(args.work_dir, *([args.method] if teachers
+                                               or options else []),
+                             osp.splitext(config)[0])
         logger.info(f'=== {name}: {config} -> {stage_dir}')
         route = options[0].get('route') if options else None
         metrics, params, ckpt = run_stage(
