@@ -1,10 +1,12 @@
 import os
 import os.path as osp
+import time
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.dist import master_only
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 from medkd.registry import RUNNERS
@@ -61,6 +63,9 @@ class MedKDRunner(Runner):
             wrapper.update(device_ids=None, broadcast_buffers=False)
             cfg.model_wrapper_cfg = wrapper
             kwargs['cfg'] = cfg
+        if kwargs.get('experiment_name') is None:
+            kwargs['experiment_name'] = unique_experiment_name(
+                kwargs.get('cfg'))
         if (kwargs.get('cfg') or {}).get('teacher_cache'):
             enable_teacher_cache(kwargs)
         checkpoint = (kwargs.get('default_hooks') or {}).get('checkpoint')
@@ -122,6 +127,25 @@ class MedKDRunner(Runner):
         partial = f'.{filename}.part'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+
+
+def unique_experiment_name(cfg) -> str:
+    """The config's name, with a counter if a run of it started this second.
+
+    mmengine appends the timestamp (to the second) and keys its logger,
+    visualizer, message hub and default scope by the result; two runs of one
+    config started within the same second (cross-validation folds, chain
+    stages) would otherwise share them, and the second run would log into
+    the first one's folder.
+    """
+    filename = getattr(cfg, 'filename', None)
+    base = osp.splitext(osp.basename(filename))[0] if filename else 'run'
+    stamp = time.strftime('%Y%m%d_%H%M%S')
+    name, count = base, 1
+    while MMLogger.check_instance_created(f'{name}_{stamp}'):
+        count += 1
+        name = f'{base}_{count}'
+    return name
 
 
 def enable_teacher_cache(kwargs: dict) -> None:

@@ -31,3 +31,18 @@ def test_dataloader_defaults_fit_the_machine(tmp_path):
     assert not train.persistent_workers  # would raise with 0 workers
     assert runner.val_dataloader.persistent_workers
     assert train.pin_memory == torch.cuda.is_available()
+
+
+def test_two_runs_of_one_config_in_one_second_keep_their_own_logs(tmp_path):
+    runners = [
+        build_runner(
+            tiny_runner_cfg('configs/demo/convnet_student_cells.py',
+                            tmp_path / f'work{i}', tmp_path / 'data'))
+        for i in range(2)
+    ]
+    names = [r.experiment_name for r in runners]
+    assert names[0] != names[1]  # '<config>_<ts>' vs '<config>_2_<ts>'
+    for i, runner in enumerate(runners):
+        save_dir = runner.visualizer._vis_backends[
+            'LocalVisBackend']._save_dir
+        assert save_dir.startswith(str(tmp_path / f'work{i}'))
