@@ -13,7 +13,7 @@ import os
 
 from mmengine.config import Config, DictAction
 
-from medkd.apis import build_runner, set_work_dir
+from medkd.apis import build_runner, close_distributed, set_work_dir
 from medkd.engine.hooks import TeacherCacheHook
 
 
@@ -39,6 +39,7 @@ def main():
     (hook, ) = [h for h in runner.hooks if isinstance(h, TeacherCacheHook)]
     hook.before_train_epoch(runner)
     runner.logger.info(f'teacher cache ready: {hook.cache.data_path}')
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ import os
 
 from mmengine.config import Config, DictAction
 
-from medkd.apis import build_runner, set_work_dir
+from medkd.apis import build_runner, close_distributed, set_work_dir
 
 
 def parse_args():
@@ -21,11 +21,15 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument('--out', help='dump per-sample predictions (.pkl)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -43,11 +47,12 @@ def main():
     if args.out:
         evaluator = cfg.test_evaluator
         evaluators = list(evaluator) if isinstance(evaluator,
-                                                   (list, tuple)) else [
-                                                       evaluator]
+                                                   (list,
+                                                    tuple)) else [evaluator]
         evaluators.append(dict(type='DumpResults', out_file_path=args.out))
         cfg.test_evaluator = evaluators
     build_runner(cfg).test()
+    close_distributed()
 
 
 if __name__ == '__main__':

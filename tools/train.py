@@ -8,7 +8,7 @@ import os
 
 from mmengine.config import Config, DictAction
 
-from medkd.apis import build_runner, enable_amp, set_work_dir
+from medkd.apis import build_runner, close_distributed, enable_amp, set_work_dir
 
 
 def parse_args():
@@ -16,25 +16,35 @@ def parse_args():
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from the given checkpoint, or, without a path, from the '
         'latest checkpoint in the work directory')
     parser.add_argument(
-        '--amp', action='store_true',
+        '--amp',
+        action='store_true',
         help='mixed precision (fp16 on CUDA, bf16 autocast on the CPU)')
     parser.add_argument(
-        '--no-validate', action='store_true',
+        '--no-validate',
+        action='store_true',
         help='do not evaluate checkpoints during training')
     parser.add_argument(
-        '--auto-scale-lr', action='store_true',
+        '--auto-scale-lr',
+        action='store_true',
         help='scale the learning rate by the actual / the base batch size')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, e.g. '
         'model.teachers.swin.ckpt=path/to/ckpt.pth')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -62,6 +72,7 @@ def main():
                            f'base_batch_size=...)` in {args.config}')
         cfg.auto_scale_lr.enable = True
     build_runner(cfg).train()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -1,8 +1,8 @@
 from .stages import (final_checkpoint, latest_checkpoint, load_chain,
                      run_chain)
-from .train import build_runner, enable_amp, set_work_dir
+from .train import build_runner, close_distributed, enable_amp, set_work_dir
 
 __all__ = [
-    'build_runner', 'enable_amp', 'set_work_dir', 'final_checkpoint',
-    'latest_checkpoint', 'load_chain', 'run_chain'
+    'build_runner', 'close_distributed', 'enable_amp', 'set_work_dir',
+    'final_checkpoint', 'latest_checkpoint', 'load_chain', 'run_chain'
 ]

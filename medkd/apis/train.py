@@ -44,3 +44,15 @@ def build_runner(cfg: Config):
     register_all_modules(init_default_scope=False)
     cfg.setdefault('runner_type', 'MedKDRunner')
     return RUNNERS.build(cfg)
+
+
+def close_distributed() -> None:
+    """Destroy the process group of a finished distributed run.
+
+    A gloo group left to the interpreter's exit can abort a rank in C++
+    teardown ("terminate called without an active exception").
+    """
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
