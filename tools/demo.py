@@ -133,8 +133,8 @@ def main():
     for name, config, teachers, *options in METHODS[args.method]:
         # a stage without teachers is shared by all methods; one with
         # teachers belongs to its method (its teachers may differ)
-        stage_dir = osp.join(args.work_dir, *([args.method] if teachers
-                                               or options else []),
+        method_dir = [args.method] if teachers or options else []
+        stage_dir = osp.join(args.work_dir, *method_dir,
                              osp.splitext(config)[0])
         logger.info(f'=== {name}: {config} -> {stage_dir}')
         route = options[0].get('route') if options else None

@@ -8,7 +8,8 @@ import os
 
 from mmengine.config import Config, DictAction
 
-from medkd.apis import build_runner, close_distributed, enable_amp, set_work_dir
+from medkd.apis import (build_runner, close_distributed, enable_amp,
+                        set_work_dir)
 
 
 def parse_args():
