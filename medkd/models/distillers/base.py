@@ -172,11 +172,16 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         ``eval_teachers``)."""
         predictions = self.student.predict(inputs, data_samples)
         if self.eval_teachers:
-            for name, logits in self.teacher_logits(inputs).items():
-                scores = self.to_probs(logits)
-                for sample, score in zip(predictions, scores):
-                    sample.set_field(score, f'pred_score_{name}')
+            self.attach_teacher_scores(predictions,
+                                       self.teacher_logits(inputs))
         return predictions
+
+    def attach_teacher_scores(self, predictions: List[DataSample],
+                              teacher_logits: Dict[str, torch.Tensor]):
+        """Store each teacher's probabilities as ``pred_score_<name>``."""
+        for name, logits in teacher_logits.items():
+            for sample, score in zip(predictions, self.to_probs(logits)):
+                sample.set_field(score, f'pred_score_{name}')
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -104,8 +104,12 @@ class GatedMultiTeacher(BaseDistiller):
                 inputs: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None
                 ) -> List[DataSample]:
-        predictions = super().predict(inputs, data_samples)
-        _, weights = self.gate_teachers(inputs)
+        predictions = self.student.predict(inputs, data_samples)
+        teacher_logits, weights = self.gate_teachers(inputs)
+        if self.eval_teachers:  # the teachers ran once, for the gate too
+            self.attach_teacher_scores(
+                predictions, dict(zip(self.teachers,
+                                      teacher_logits.unbind(1))))
         for sample, w in zip(predictions, weights):
             sample.set_field(w, 'gate_weights')
         return predictions

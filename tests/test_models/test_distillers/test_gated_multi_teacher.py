@@ -167,3 +167,18 @@ def test_needs_at_least_two_teachers():
         MODELS.build(
             dict(type='GatedMultiTeacher', student=tiny_classifier(),
                  teachers=dict(a=dict(model=tiny_classifier()))))
+
+
+def test_eval_teachers_scores_come_from_one_teacher_forward():
+    model = _gated(2, eval_teachers=True)
+    model.eval()
+    calls = []
+    for teacher in model.teachers.values():
+        teacher.register_forward_hook(lambda *args: calls.append(1))
+    inputs, samples, _ = _batch()
+    preds = model.predict(inputs, samples)
+    assert len(calls) == 2  # each teacher once, shared by gate and scores
+    with torch.no_grad():
+        expected = F.softmax(model.teachers.t1(inputs, mode='tensor'), 1)
+    torch.testing.assert_close(
+        torch.stack([p.pred_score_t1 for p in preds]), expected)
