@@ -7,17 +7,50 @@ Shared by the offline analysis tools (confusion matrix, metrics report):
 takes, and :func:`config_class_names` finds the class names of a config's
 test dataset.
 """
+import os.path as osp
 from typing import List, NamedTuple, Optional, Sequence, Union
 
 import mmengine
 import numpy as np
 
 from medkd.registry import DATASETS
+from medkd.utils.safe_pickle import safe_pickle_load
 
 __all__ = [
-    'PredictionArrays', 'load_predictions', 'config_class_names',
-    'class_name_list'
+    'PredictionArrays', 'load_results', 'load_predictions',
+    'config_class_names', 'class_name_list'
 ]
+
+
+def load_results(path: str) -> list:
+    """Read a ``tools/test.py --out`` dump without running code from it.
+
+    ``.pkl`` / ``.pickle`` files go through
+    :func:`~medkd.utils.safe_pickle.safe_pickle_load` (tensors, numpy arrays,
+    plain containers, strings and numbers only; anything else raises
+    :class:`~medkd.utils.safe_pickle.UnsafeFileError`), ``.json`` files
+    through mmengine.
+
+    Args:
+        path (str): The dump.
+
+    Returns:
+        list[dict]: One dict per sample.
+    """
+    ext = osp.splitext(path)[1].lower()
+    if ext in ('.pkl', '.pickle'):
+        results = safe_pickle_load(path)
+    elif ext == '.json':
+        results = mmengine.load(path)
+    else:
+        raise ValueError(f'{path}: expected a .pkl or .json dump written by '
+                         f'tools/test.py --out, found a "{ext}" file')
+    if not isinstance(results, (list, tuple)) or not all(
+            isinstance(r, dict) for r in results):
+        raise ValueError(f'{path} is not a list of per-sample dicts (found '
+                         f'{type(results).__name__}): was it written by '
+                         'tools/test.py --out?')
+    return list(results)
 
 
 class PredictionArrays(NamedTuple):
@@ -60,7 +93,7 @@ def load_predictions(results: Union[str, Sequence[dict]],
     """
     source = results if isinstance(results, str) else 'the results'
     if isinstance(results, str):
-        results = mmengine.load(results)
+        results = load_results(results)
     if not results:
         raise ValueError(f'{source} holds no predictions')
     if score_field not in results[0]:

@@ -6,19 +6,30 @@ default for every file a user gives it (``--resume``, ``load_from``, teacher
 ``ckpt``, ``init_cfg=dict(type='Pretrained')``, ``tools/test.py``): this
 module replaces mmengine's local-file loader with :func:`safe_load`, which
 turns torch's unpickling error into :class:`UnsafeCheckpointError` naming the
-file and the object that was refused. What medkd itself saves stays loadable
+file and the object that was refused. Checkpoints given as ``http://`` /
+``https://`` URLs (and mmengine's ``torchvision://``, ``open-mmlab://``,
+``mmcls://`` names, which resolve to URLs) are downloaded into torch.hub's
+cache as before and then loaded from there with :func:`safe_load` too
+(mmengine's own URL loader calls ``torch.hub.load_state_dict_from_url``,
+whose ``weights_only`` defaults to False). What medkd itself saves stays loadable
 because :class:`~medkd.engine.hooks.SafeCheckpointHook` stores mmengine's
 message hub as plain types.
 """
+import os
 import os.path as osp
 import pickle
 import re
+from urllib.parse import urlparse
 
+import mmengine.runner.checkpoint as mmengine_checkpoint
 import torch
+from mmengine.dist import get_dist_info
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .safe_pickle import UnsafeFileError
 
-class UnsafeCheckpointError(RuntimeError):
+
+class UnsafeCheckpointError(UnsafeFileError):
     """A checkpoint holds objects that loading would have to execute."""
 
 
@@ -64,5 +75,44 @@ def _load_from_local(filename, map_location):
     return safe_load(filename, map_location=map_location)
 
 
+def hub_cache_path(url: str, model_dir=None) -> str:
+    """Where torch.hub caches the file of ``url`` (``<hub dir>/checkpoints/
+    <file name>`` unless ``model_dir`` is given)."""
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    return osp.join(model_dir, osp.basename(urlparse(url).path))
+
+
+def safe_load_from_http(filename: str,
+                        map_location=None,
+                        model_dir=None,
+                        progress: bool = os.isatty(0)):
+    """Download a URL checkpoint into torch.hub's cache (local rank 0 first,
+    as mmengine does) and load it with :func:`safe_load`.
+
+    Args:
+        filename (str): ``http://`` or ``https://`` URL.
+        map_location (str | callable, optional): Passed to
+            :func:`torch.load`. Defaults to ``'cpu'``.
+        model_dir (str, optional): Cache folder. Defaults to torch.hub's.
+        progress (bool): Show a download progress bar.
+
+    Raises:
+        UnsafeCheckpointError: The downloaded file would run code.
+    """
+    cached = hub_cache_path(filename, model_dir)
+    rank, world_size = get_dist_info()
+    if rank == 0 and not osp.isfile(cached):
+        os.makedirs(osp.dirname(cached), exist_ok=True)
+        torch.hub.download_url_to_file(filename, cached, progress=progress)
+    if world_size > 1:
+        torch.distributed.barrier()
+    return safe_load(cached, map_location=map_location or 'cpu')
+
+
 CheckpointLoader.register_scheme(
     prefixes='', loader=_load_from_local, force=True)
+CheckpointLoader.register_scheme(
+    prefixes=('http://', 'https://'), loader=safe_load_from_http, force=True)
+# mmengine's torchvision:// / open-mmlab:// / mmcls:// loaders resolve a name
+# to a URL and call this module-level function directly.
+mmengine_checkpoint.load_from_http = safe_load_from_http

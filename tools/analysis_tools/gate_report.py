@@ -11,10 +11,11 @@ chart is saved too.
 import argparse
 import os.path as osp
 
-import mmengine
 import numpy as np
 from mmengine.config import Config
 from terminaltables import AsciiTable
+
+from medkd.evaluation.dumped_results import load_results
 
 
 def gate_weight_summary(results, num_classes=None):
@@ -57,7 +58,7 @@ def main():
     args = parser.parse_args()
 
     teachers = list(Config.fromfile(args.config).model.teachers)
-    results = mmengine.load(args.results)
+    results = load_results(args.results)
     means, counts = gate_weight_summary(
         results, len(args.classes) if args.classes else None)
     if means.shape[1] != len(teachers):
