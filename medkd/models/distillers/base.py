@@ -24,6 +24,51 @@ def is_multi_label(classifier: nn.Module) -> bool:
     return isinstance(getattr(classifier, 'head', None), MultiLabelClsHead)
 
 
+def head_kind(classifier: nn.Module) -> str:
+    """``'multi_label'`` (one sigmoid per label), ``'sigmoid_binary'`` (one
+    logit) or ``'softmax'``: which soft-label losses fit the classifier."""
+    if is_multi_label(classifier):
+        return 'multi_label'
+    if head_num_classes(classifier) == 1:
+        return 'sigmoid_binary'
+    return 'softmax'
+
+
+def build_kd_loss(kd_loss: Optional[dict], classifier: nn.Module,
+                  temperature: float, key: str = 'kd_loss') -> nn.Module:
+    """Build a distiller's soft-label loss and check it fits the head.
+
+    Args:
+        kd_loss (dict, optional): The loss config; None gives ``KDLoss``
+            for softmax heads and ``SoftBCELoss`` (with ``T²``) for sigmoid
+            heads, at ``temperature``.
+        classifier (nn.Module): The student.
+        temperature (float): Temperature of the default loss.
+        key (str): How errors name the config key. Defaults to
+            ``'kd_loss'``.
+
+    Raises:
+        ValueError: The loss does not apply to the student's head kind
+            (e.g. a softmax loss for a multi-label head).
+    """
+    kind = head_kind(classifier)
+    sigmoid = kind != 'softmax'
+    if kd_loss is None:
+        kd_loss = (dict(type='SoftBCELoss', temperature=temperature,
+                        scale_by_t2=True) if sigmoid else
+                   dict(type='KDLoss', temperature=temperature))
+    loss = MODELS.build(kd_loss)
+    kinds = getattr(loss, 'head_kinds', ('softmax', 'sigmoid'))
+    if ('sigmoid' if sigmoid else 'softmax') not in kinds:
+        fitting = ('SoftBCELoss' if sigmoid else
+                   'KDLoss, LogitStdKDLoss, DKDLoss or DISTLoss')
+        raise ValueError(
+            f'model.{key}: {type(loss).__name__} applies to {kinds} heads, '
+            f'but the student\'s head is {kind!r}; use {fitting} for this '
+            'head.')
+    return loss
+
+
 def load_classifier_weights(model: nn.Module, ckpt: str, name: str) -> None:
     """Load a classifier checkpoint (its own, or a distiller's student part).
 
@@ -245,6 +290,15 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
             teacher(self.teacher_inputs(name, inputs), mode='tensor').detach()
             for name, teacher in self.teachers.items()
         }
+
+    def hard_labels(self, data_samples: List[DataSample]
+                    ) -> Optional[torch.Tensor]:
+        """``(N,)`` class indices for single-label (softmax) students, the
+        ``labels`` argument of the soft-label losses; None otherwise."""
+        if head_kind(self.student) != 'softmax' or not data_samples:
+            return None
+        return torch.cat([s.gt_label.reshape(-1)[:1]
+                          for s in data_samples]).long()
 
     def student_cls_loss(self, logits: torch.Tensor,
                          data_samples: List[DataSample]) -> torch.Tensor:

@@ -58,10 +58,13 @@ class CheckpointSequence(VanillaKD):
         route (dict, optional): The teacher's route, see above.
         lambda_kd (float): Weight ``λ`` of the distillation term.
             Defaults to 0.5.
-        kd_loss (dict): Soft-label loss config. Defaults to
-            ``dict(type='KDLoss', temperature=5.0)``.
+        kd_loss (dict, optional): Soft-label loss config, any of
+            :class:`VanillaKD`'s. Defaults to ``KDLoss`` at ``T = 5`` (the
+            paper's) for softmax heads, ``SoftBCELoss`` for sigmoid heads.
         **kwargs: Passed to :class:`BaseDistiller`.
     """
+
+    default_temperature = 5.0
 
     def __init__(self,
                  student: dict,
@@ -87,7 +90,7 @@ class CheckpointSequence(VanillaKD):
         super().__init__(
             student, {name: teacher_cfg},
             alpha=lambda_kd,
-            kd_loss=kd_loss or dict(type='KDLoss', temperature=5.0),
+            kd_loss=kd_loss,
             **kwargs)
         self.teacher_name = name
         self.route: List[dict] = entries

@@ -1,11 +1,11 @@
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
-from .base import BaseDistiller
+from .base import BaseDistiller, build_kd_loss
 
 
 @MODELS.register_module()
@@ -21,8 +21,14 @@ class GatedMultiTeacher(BaseDistiller):
             \\mathrm{softmax}(z_s / T)) + (1 - \\alpha) \\cdot
             \\mathrm{CE}(z_s, y)
 
-    Probabilities are mixed, not logits; sigmoid heads mix ``σ(z_k / T)``
-    and use a soft BCE. ``p_T`` is not detached from the gate, so the gate
+    Probabilities are mixed, not logits: each teacher's logits are first
+    turned into the ``kd_loss``'s own target distribution
+    (:meth:`~medkd.models.losses.SoftLabelLoss.soften`: ``softmax(z_k / T)``
+    for ``KDLoss``, ``DKDLoss`` and ``DISTLoss``; the standardised
+    ``softmax(Z(z_k) / T)`` for ``LogitStdKDLoss``, i.e. every teacher is
+    standardised before mixing; ``σ(z_k / T)`` for ``SoftBCELoss``), then
+    the mixture is given to the loss with ``teacher_is_prob=True`` and the
+    labels. ``p_T`` is not detached from the gate, so the gate
     learns through the distillation term only (teacher outputs are
     detached). The gate and the student share the optimizer.
 
@@ -37,8 +43,10 @@ class GatedMultiTeacher(BaseDistiller):
         gate (dict): Gate config; ``num_teachers`` is filled in.
             Defaults to ``dict(type='ImageGate')``.
         alpha (float): Weight of the distillation term. Defaults to 0.9.
-        temperature (float): Distillation temperature ``T``. Defaults to 4.
-        kd_loss (dict, optional): Soft loss between the student and ``p_T``.
+        temperature (float): Temperature ``T`` of the default ``kd_loss``.
+            Defaults to 4.
+        kd_loss (dict, optional): Soft loss between the student and ``p_T``
+            (any soft-label loss; its own temperature softens the teachers).
             Defaults to ``KDLoss`` for softmax heads and ``SoftBCELoss``
             (with ``T²``) for sigmoid heads, at ``temperature``.
         gate_entropy_weight (float): Weight of a bonus for high gate entropy
@@ -68,31 +76,27 @@ class GatedMultiTeacher(BaseDistiller):
         self.gate = MODELS.build(gate)
         self.alpha = alpha
         self.temperature = temperature
-        if kd_loss is None:
-            kd_loss = dict(type='KDLoss', temperature=temperature)
-            if self.multi_label:
-                kd_loss = dict(type='SoftBCELoss', temperature=temperature,
-                               scale_by_t2=True)
-        self.kd_loss = MODELS.build(kd_loss)
+        self.kd_loss = build_kd_loss(kd_loss, self.student, temperature)
         self.gate_entropy_weight = gate_entropy_weight
         self.gate_ce_weight = gate_ce_weight
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         teacher_logits, weights = self.gate_teachers(inputs, data_samples)
-        mixed = self.mix(teacher_logits, weights, self.temperature)
+        mixed = self.mix(teacher_logits, weights, self.kd_loss.soften)
         student_logits = self.student(inputs, mode='tensor')
         losses = dict(
             loss_cls=(1 - self.alpha) *
             self.student_cls_loss(student_logits, data_samples),
-            loss_kd=self.alpha *
-            self.kd_loss(student_logits, mixed, teacher_is_prob=True))
+            loss_kd=self.alpha * self.kd_loss(
+                student_logits, mixed, labels=self.hard_labels(data_samples),
+                teacher_is_prob=True))
         if self.gate_entropy_weight:
             entropy = -(weights * weights.clamp_min(1e-12).log()).sum(1)
             losses['loss_gate_entropy'] = \
                 -self.gate_entropy_weight * entropy.mean()
         if self.gate_ce_weight:
-            p_teacher = self.mix(teacher_logits, weights, 1.0)
+            p_teacher = self.mix(teacher_logits, weights, self.to_probs)
             labels = torch.cat([s.gt_label for s in data_samples])
             losses['loss_gate_ce'] = self.gate_ce_weight * F.nll_loss(
                 p_teacher.clamp_min(1e-12).log(), labels)
@@ -127,9 +131,11 @@ class GatedMultiTeacher(BaseDistiller):
         return self.to_probs(teacher_logits.flatten(0, 1),
                              temperature).view_as(teacher_logits)
 
-    def mix(self, teacher_logits: torch.Tensor, weights: torch.Tensor,
-            temperature: float) -> torch.Tensor:
-        """``Σ_k w_k · p_k``: ``(N, K, C)`` logits, ``(N, K)`` weights →
-        ``(N, C)`` mixed probabilities at ``temperature``."""
-        probs = self.teacher_probs(teacher_logits, temperature)
+    @staticmethod
+    def mix(teacher_logits: torch.Tensor, weights: torch.Tensor,
+            soften: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """``Σ_k w_k · soften(z_k)``: ``(N, K, C)`` logits, ``(N, K)``
+        weights → ``(N, C)`` mixed probabilities; ``soften`` maps ``(M, C)``
+        logits to probabilities."""
+        probs = soften(teacher_logits.flatten(0, 1)).view_as(teacher_logits)
         return (weights.unsqueeze(-1) * probs).sum(1)

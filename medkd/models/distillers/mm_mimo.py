@@ -1,5 +1,5 @@
 """MultiModalMIMO: MM-MIMO distilled from late-fusion teachers (seed 002)."""
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
@@ -7,7 +7,7 @@ from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
 from medkd.utils.checkpoint import safe_load
-from .base import BaseDistiller, load_classifier_weights
+from .base import BaseDistiller, build_kd_loss, load_classifier_weights
 
 
 @MODELS.register_module()
@@ -21,13 +21,16 @@ class MultiModalMIMO(BaseDistiller):
     ``m`` of the packed input (the student's ``slot_slice(m)``):
 
     .. math::
-        L_T = \\sum_m \\mathrm{CE}(z_m, y_m) + w \\cdot T^2 \\sum_m
-            \\mathrm{KL}(\\mathrm{softmax}(\\hat z_m / T) \\,\\|\\,
-            \\mathrm{softmax}(z_m / T))
+        L_T = \\sum_m \\mathrm{CE}(z_m, y_m) + w \\sum_m
+            L_{kd}(z_m, \\hat z_m, y_m)
+
+    where ``L_kd`` is ``kd_loss`` (default ``KDLoss``: ``T² ·
+    KL(softmax(ẑ_m / T) ‖ softmax(z_m / T))``, the paper's; any softmax
+    soft-label loss, called with slot ``m``'s labels)
 
     with ``z_m`` head ``m``'s logits, ``\\hat z_m`` teacher ``m``'s and
     ``y_m`` the label of the cell in slot ``m``. Logged as ``loss_cls``
-    and ``loss_kd``, plus ``kd_<teacher>`` (each slot's ``T²·KL``, not
+    and ``loss_kd``, plus ``kd_<teacher>`` (each slot's ``L_kd``, not
     weighted, not a loss key). Predictions are the student's: the
     average of the M heads' softmax outputs, ``head_scores`` per head.
 
@@ -40,6 +43,8 @@ class MultiModalMIMO(BaseDistiller):
         temperature (float): Distillation temperature ``T``. Defaults to 4.
         kd_weight (float): ``w``. Defaults to 1 (the paper's ``L_M +
             T²·L_KD``).
+        kd_loss (dict, optional): Soft-label loss per slot. Defaults to
+            ``dict(type='KDLoss', temperature=temperature)``.
         **kwargs: Passed to :class:`BaseDistiller`.
     """
 
@@ -48,6 +53,7 @@ class MultiModalMIMO(BaseDistiller):
                  teachers: dict,
                  temperature: float = 4.0,
                  kd_weight: float = 1.0,
+                 kd_loss: Optional[dict] = None,
                  **kwargs):
         super().__init__(student, teachers, **kwargs)
         if not hasattr(self.student, 'slot_slice'):
@@ -64,8 +70,7 @@ class MultiModalMIMO(BaseDistiller):
                 f'{list(self.teachers)}.')
         self.slot_of = {name: m for m, name in enumerate(self.teachers)}
         self.kd_weight = kd_weight
-        self.kd_loss = MODELS.build(
-            dict(type='KDLoss', temperature=temperature))
+        self.kd_loss = build_kd_loss(kd_loss, self.student, temperature)
 
     def add_teacher(self, name: str, cfg: dict) -> None:
         """As :meth:`BaseDistiller.add_teacher`, also accepting a
@@ -79,8 +84,10 @@ class MultiModalMIMO(BaseDistiller):
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         student_logits = self.student(inputs, mode='tensor')
-        per_slot = self.slot_kd_losses(student_logits,
-                                       self.teacher_logits(inputs))
+        per_slot = self.slot_kd_losses(
+            student_logits, self.teacher_logits(inputs),
+            self.student.head.slot_targets(data_samples).to(
+                student_logits.device))
         losses = dict(
             loss_cls=self.student_cls_loss(student_logits, data_samples),
             loss_kd=self.kd_weight * sum(per_slot.values()))
@@ -91,19 +98,26 @@ class MultiModalMIMO(BaseDistiller):
         return losses
 
     def slot_kd_losses(
-            self, student_logits: torch.Tensor,
-            teacher_logits: Dict[str,
-                                 torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Per slot ``{teacher: T²·KL(softmax_T(ẑ_m) ‖ softmax_T(z_m))}``.
+            self,
+            student_logits: torch.Tensor,
+            teacher_logits: Dict[str, torch.Tensor],
+            slot_labels: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
+        """Per slot ``{teacher: L_kd(z_m, ẑ_m, y_m)}``.
 
         Args:
             student_logits (Tensor): ``(N, M, C)`` student logits.
             teacher_logits (dict): ``{teacher: (N, C)}`` logits.
+            slot_labels (Tensor, optional): ``(N, M)`` labels of the cell in
+                each slot (required by label-aware losses such as DKD).
         """
-        return {
-            name: self.kd_loss(student_logits[:, self.slot_of[name]], logits)
-            for name, logits in teacher_logits.items()
-        }
+        losses = {}
+        for name, logits in teacher_logits.items():
+            m = self.slot_of[name]
+            labels = None if slot_labels is None else slot_labels[:, m]
+            losses[name] = self.kd_loss(
+                student_logits[:, m], logits, labels=labels)
+        return losses
 
     def teacher_inputs(self, name: str, inputs: torch.Tensor) -> torch.Tensor:
         """Slot ``m`` of the packed batch for teacher ``m`` (then resized if

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample, label_to_onehot
 
 from medkd.registry import MODELS
-from .base import BaseDistiller, head_num_classes
+from .base import BaseDistiller, build_kd_loss, head_kind
 
 
 def features_and_logits(classifier: nn.Module, inputs: torch.Tensor
@@ -89,14 +89,14 @@ class TeacherAssistant(BaseDistiller):
     .. math::
         \\bar z_t = \\frac{1}{K} \\sum_k z_{t,k}
 
-        L = \\lambda_{cls} L_{hard}(z_s, y) + \\lambda_{soft}
-            L_{soft}(z_s, \\bar z_t) + \\sum_k L_{feat,k}(
+        L = \\lambda_{cls} L_{hard}(z_s, y) + \\lambda_{kd}
+            L_{kd}(z_s, \\bar z_t) + \\sum_k L_{feat,k}(
             g_k(f^s_{i_k}), f^t_{j_k})
 
-    logged as ``loss_cls``, ``loss_soft`` and ``loss_feat_<k>``. For sigmoid
-    (multi-label) heads ``L_hard`` is the head's BCE and ``L_soft`` is
+    logged as ``loss_cls``, ``loss_kd`` and ``loss_feat_<k>``. For sigmoid
+    (multi-label) heads ``L_hard`` is the head's BCE and ``L_kd`` is
     ``SoftBCELoss`` between ``σ(z_s / T)`` and ``σ(z̄_t / T)`` (no ``T²``);
-    for softmax heads ``L_hard`` is the head's CE and ``L_soft`` is
+    for softmax heads ``L_hard`` is the head's CE and ``L_kd`` is
     ``KDLoss`` (``T² · KL``). When the batch carries ``gt_label_mask``
     (CheXpert's U-Ignore policy), both are restricted to the unmasked labels
     and ``L_hard`` is :func:`masked_bce_with_logits`.
@@ -119,8 +119,8 @@ class TeacherAssistant(BaseDistiller):
         temperature (float): Soft-label temperature ``T`` (paper: 20 on
             CheXpert, 30 on COVID). Defaults to 20.
         cls_weight (float): ``λ_cls``. Defaults to 1.
-        soft_weight (float): ``λ_soft``. Defaults to 1.
-        soft_loss (dict, optional): Soft-label loss config; its
+        kd_weight (float): ``λ_kd``. Defaults to 1.
+        kd_loss (dict, optional): Soft-label loss config; its
             ``temperature`` defaults to ``temperature``. Defaults to
             ``SoftBCELoss`` for sigmoid heads and ``KDLoss`` otherwise.
         feature_pairs (Sequence[dict]): Each ``dict(student_index=i,
@@ -142,8 +142,8 @@ class TeacherAssistant(BaseDistiller):
                  teachers: dict,
                  temperature: float = 20.0,
                  cls_weight: float = 1.0,
-                 soft_weight: float = 1.0,
-                 soft_loss: Optional[dict] = None,
+                 kd_weight: float = 1.0,
+                 kd_loss: Optional[dict] = None,
                  feature_pairs: Sequence[dict] = (),
                  probe_shape: Sequence[int] = (3, 32, 32),
                  **kwargs):
@@ -153,13 +153,12 @@ class TeacherAssistant(BaseDistiller):
                              '`teachers`.')
         self.temperature = temperature
         self.cls_weight = cls_weight
-        self.soft_weight = soft_weight
-        self.sigmoid_head = (self.multi_label
-                             or head_num_classes(self.student) == 1)
-        soft_loss = dict(soft_loss or dict(
+        self.kd_weight = kd_weight
+        self.sigmoid_head = head_kind(self.student) != 'softmax'
+        kd_loss = dict(kd_loss or dict(
             type='SoftBCELoss' if self.sigmoid_head else 'KDLoss'))
-        soft_loss.setdefault('temperature', temperature)
-        self.soft_loss = MODELS.build(soft_loss)
+        kd_loss.setdefault('temperature', temperature)
+        self.kd_loss = build_kd_loss(kd_loss, self.student, temperature)
 
         self.feature_pairs = [
             self._parse_pair(k, pair) for k, pair in enumerate(feature_pairs)
@@ -180,12 +179,14 @@ class TeacherAssistant(BaseDistiller):
             student_logits = self.student(inputs, mode='tensor')
         mask = (label_mask(data_samples, student_logits)
                 if self.sigmoid_head else None)
-        soft_kwargs = {} if mask is None else dict(mask=mask)
+        kd_kwargs = dict(labels=self.hard_labels(data_samples))
+        if mask is not None:
+            kd_kwargs['mask'] = mask
         losses = dict(
             loss_cls=self.cls_weight *
             self._hard_loss(student_logits, data_samples, mask),
-            loss_soft=self.soft_weight *
-            self.soft_loss(student_logits, teacher_logits, **soft_kwargs))
+            loss_kd=self.kd_weight *
+            self.kd_loss(student_logits, teacher_logits, **kd_kwargs))
         for k, pair in enumerate(self.feature_pairs):
             target = teacher_feats[pair['teacher']][pair['teacher_index']]
             feat = student_feats[pair['student_index']]

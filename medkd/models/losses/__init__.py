@@ -1,7 +1,11 @@
+from .dist_loss import DISTLoss
+from .dkd_loss import DKDLoss
 from .feature_kl import FeatureKLLoss
-from .kd_loss import KDLoss, SoftBCELoss
+from .kd_loss import KDLoss, SoftBCELoss, SoftLabelLoss
+from .logit_std_kd import LogitStdKDLoss
 from .wasserstein import WassersteinFeatureLoss
 
 __all__ = [
-    'FeatureKLLoss', 'KDLoss', 'SoftBCELoss', 'WassersteinFeatureLoss'
+    'DISTLoss', 'DKDLoss', 'FeatureKLLoss', 'KDLoss', 'LogitStdKDLoss',
+    'SoftBCELoss', 'SoftLabelLoss', 'WassersteinFeatureLoss'
 ]

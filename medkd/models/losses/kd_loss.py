@@ -1,4 +1,19 @@
-"""Soft-label distillation losses between a student and a teacher."""
+"""Soft-label distillation losses between a student and a teacher.
+
+Every soft-label loss of medkd (:class:`KDLoss`, :class:`SoftBCELoss`,
+:class:`~medkd.models.losses.LogitStdKDLoss`,
+:class:`~medkd.models.losses.DKDLoss`, :class:`~medkd.models.losses.DISTLoss`)
+derives from :class:`SoftLabelLoss` and is called the same way::
+
+    loss(student_logits, teacher_logits, labels=None, teacher_is_prob=False,
+         mask=None)
+
+A distiller whose teacher is a mixture (``GatedMultiTeacher`` mixes the
+teachers' probabilities) turns each teacher's logits into the loss's own
+target distribution with :meth:`SoftLabelLoss.soften` (e.g. standardised,
+then ``softmax(· / T)`` for ``LogitStdKDLoss``), mixes those, and passes the
+mixture with ``teacher_is_prob=True``.
+"""
 from typing import Optional
 
 import torch
@@ -19,8 +34,55 @@ def _reduce(per_sample: torch.Tensor, reduction: str) -> torch.Tensor:
                      f'got "{reduction}"')
 
 
+class SoftLabelLoss(nn.Module):
+    """Base of medkd's soft-label losses: one calling convention.
+
+    Class attributes a distiller checks when it is built:
+
+    - ``head_kinds``: the head kinds (``'softmax'``, ``'sigmoid'``) the loss
+      applies to.
+    - ``needs_labels``: whether :meth:`forward` needs ``labels``.
+
+    Args:
+        temperature (float): Temperature ``T``. Defaults to 1.0.
+        loss_weight (float): Weight ``w``. Defaults to 1.0.
+        reduction (str): ``'batchmean'`` (default), ``'sum'`` or ``'none'``
+            (per-sample losses of shape ``(N,)``).
+    """
+
+    head_kinds = ('softmax', )
+    needs_labels = False
+
+    def __init__(self,
+                 temperature: float = 1.0,
+                 loss_weight: float = 1.0,
+                 reduction: str = 'batchmean'):
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'temperature must be > 0, got {temperature}')
+        _reduce(torch.zeros(1), reduction)
+        self.temperature = temperature
+        self.loss_weight = loss_weight
+        self.reduction = reduction
+
+    def soften(self, teacher_logits: torch.Tensor) -> torch.Tensor:
+        """The teacher distribution the loss compares the student with:
+        ``(N, C)`` logits → ``(N, C)`` probabilities (``softmax(z / T)``)."""
+        return F.softmax(teacher_logits / self.temperature, dim=1)
+
+    def check_inputs(self, labels: Optional[torch.Tensor],
+                     mask: Optional[torch.Tensor]) -> None:
+        name = type(self).__name__
+        if self.needs_labels and labels is None:
+            raise ValueError(f'{name} needs the labels: call it with '
+                             'labels=<(N,) class indices>.')
+        if mask is not None and 'sigmoid' not in self.head_kinds:
+            raise ValueError(f'{name} is a softmax loss: a per-label mask '
+                             'applies to sigmoid (multi-label) heads only.')
+
+
 @MODELS.register_module()
-class KDLoss(nn.Module):
+class KDLoss(SoftLabelLoss):
     """Hinton's distillation loss for softmax heads.
 
     .. math::
@@ -37,38 +99,35 @@ class KDLoss(nn.Module):
             (per-sample losses of shape ``(N,)``).
     """
 
-    def __init__(self,
-                 temperature: float = 1.0,
-                 loss_weight: float = 1.0,
-                 reduction: str = 'batchmean'):
-        super().__init__()
-        self.temperature = temperature
-        self.loss_weight = loss_weight
-        self.reduction = reduction
-
     def forward(self,
                 student_logits: torch.Tensor,
-                teacher: torch.Tensor,
-                teacher_is_prob: bool = False) -> torch.Tensor:
+                teacher_logits: torch.Tensor,
+                labels: Optional[torch.Tensor] = None,
+                teacher_is_prob: bool = False,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the loss.
 
         Args:
             student_logits (Tensor): ``(N, C)`` student logits.
-            teacher (Tensor): ``(N, C)`` teacher logits, or, with
-                ``teacher_is_prob=True``, teacher probabilities that were
-                already softened at temperature ``T`` (e.g. a gated mixture).
-            teacher_is_prob (bool): Whether ``teacher`` holds probabilities.
+            teacher_logits (Tensor): ``(N, C)`` teacher logits, or, with
+                ``teacher_is_prob=True``, teacher probabilities already
+                softened by :meth:`soften` (e.g. a gated mixture).
+            labels (Tensor, optional): ``(N,)`` class indices (unused).
+            teacher_is_prob (bool): Whether ``teacher_logits`` holds
+                probabilities.
+            mask (Tensor, optional): Must be None (softmax loss).
         """
+        self.check_inputs(labels, mask)
         T = self.temperature
         log_p_student = F.log_softmax(student_logits / T, dim=1)
-        p_teacher = teacher if teacher_is_prob else F.softmax(
-            teacher / T, dim=1)
+        p_teacher = teacher_logits if teacher_is_prob else self.soften(
+            teacher_logits)
         kl = F.kl_div(log_p_student, p_teacher, reduction='none').sum(dim=1)
         return self.loss_weight * T**2 * _reduce(kl, self.reduction)
 
 
 @MODELS.register_module()
-class SoftBCELoss(nn.Module):
+class SoftBCELoss(SoftLabelLoss):
     """Soft-label loss for sigmoid heads (binary with one logit, multi-label).
 
     .. math::
@@ -86,33 +145,40 @@ class SoftBCELoss(nn.Module):
         reduction (str): ``'batchmean'`` (default), ``'sum'`` or ``'none'``.
     """
 
+    head_kinds = ('sigmoid', )
+
     def __init__(self,
                  temperature: float = 1.0,
                  loss_weight: float = 1.0,
                  scale_by_t2: bool = False,
                  reduction: str = 'batchmean'):
-        super().__init__()
-        self.temperature = temperature
-        self.loss_weight = loss_weight
+        super().__init__(temperature, loss_weight, reduction)
         self.scale_by_t2 = scale_by_t2
-        self.reduction = reduction
+
+    def soften(self, teacher_logits: torch.Tensor) -> torch.Tensor:
+        """``σ(z_t / T)`` per label."""
+        return torch.sigmoid(teacher_logits / self.temperature)
 
     def forward(self,
                 student_logits: torch.Tensor,
-                teacher: torch.Tensor,
+                teacher_logits: torch.Tensor,
+                labels: Optional[torch.Tensor] = None,
                 teacher_is_prob: bool = False,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the loss.
 
         Args:
             student_logits (Tensor): ``(N, L)`` student logits.
-            teacher (Tensor): ``(N, L)`` teacher logits, or probabilities
-                ``σ(z_t / T)`` with ``teacher_is_prob=True``.
-            teacher_is_prob (bool): Whether ``teacher`` holds probabilities.
+            teacher_logits (Tensor): ``(N, L)`` teacher logits, or
+                probabilities ``σ(z_t / T)`` with ``teacher_is_prob=True``.
+            labels (Tensor, optional): Unused.
+            teacher_is_prob (bool): Whether ``teacher_logits`` holds
+                probabilities.
             mask (Tensor, optional): ``(N, L)``; entries with 0 are ignored.
         """
         T = self.temperature
-        target = teacher if teacher_is_prob else torch.sigmoid(teacher / T)
+        target = teacher_logits if teacher_is_prob else self.soften(
+            teacher_logits)
         bce = F.binary_cross_entropy_with_logits(
             student_logits / T, target, reduction='none')
         if mask is not None:

@@ -80,7 +80,7 @@ def test_mixture_is_weighted_sum_of_probabilities_not_logits():
     model = _gated(2, temperature=2.0)
     logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]])
     weights = torch.tensor([[0.25, 0.75]])
-    mixed = model.mix(logits, weights, 2.0)
+    mixed = model.mix(logits, weights, model.kd_loss.soften)
     expected = 0.25 * F.softmax(logits[0, 0] / 2, 0) + 0.75 * F.softmax(
         logits[0, 1] / 2, 0)
     torch.testing.assert_close(mixed[0], expected)

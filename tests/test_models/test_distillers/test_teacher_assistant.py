@@ -74,7 +74,7 @@ def test_loss_equals_independent_computation_with_masks():
     model.train()
     inputs, samples = _samples()
     losses = model.loss(inputs, samples)
-    assert set(losses) == {'loss_cls', 'loss_soft', 'loss_feat_0',
+    assert set(losses) == {'loss_cls', 'loss_kd', 'loss_feat_0',
                            'loss_feat_1'}
 
     with torch.no_grad():
@@ -93,7 +93,7 @@ def test_loss_equals_independent_computation_with_masks():
     p_t = _sigmoid(z_t / T)
     soft = (_np_bce(z_s / T, p_t) * m).sum(1).mean()
     np.testing.assert_allclose(losses['loss_cls'].item(), hard, rtol=1e-5)
-    np.testing.assert_allclose(losses['loss_soft'].item(), soft, rtol=1e-5)
+    np.testing.assert_allclose(losses['loss_kd'].item(), soft, rtol=1e-5)
 
     # Pair 0: connector(student block 0) vs teacher a block 0, spatial KL.
     c0 = model.connectors['0']
@@ -144,10 +144,10 @@ def test_single_label_uses_ce_and_t2_kl():
              student=_classifier((4, 8), multi_label=False, classes=3),
              teachers=dict(t=dict(model=_classifier(
                  (6, 12), multi_label=False, classes=3))),
-             temperature=4.0, soft_weight=0.5))
+             temperature=4.0, kd_weight=0.5))
     inputs, samples = _samples(multi_label=False)
     losses = model.loss(inputs, samples)
-    assert set(losses) == {'loss_cls', 'loss_soft'}
+    assert set(losses) == {'loss_cls', 'loss_kd'}
     with torch.no_grad():
         z_s = model.student(inputs, mode='tensor')
         z_t = model.teachers.t(inputs, mode='tensor')
@@ -155,7 +155,7 @@ def test_single_label_uses_ce_and_t2_kl():
     torch.testing.assert_close(losses['loss_cls'], F.cross_entropy(z_s, y))
     p_t = F.softmax(z_t / 4, 1)
     kl = (p_t * (p_t.log() - F.log_softmax(z_s / 4, 1))).sum(1).mean()
-    torch.testing.assert_close(losses['loss_soft'], 0.5 * 16 * kl)
+    torch.testing.assert_close(losses['loss_kd'], 0.5 * 16 * kl)
 
 
 def test_student_backbone_runs_once_and_train_step_updates_lower_model():
@@ -171,7 +171,7 @@ def test_student_backbone_runs_once_and_train_step_updates_lower_model():
     log_vars = model.train_step(
         dict(inputs=inputs * 50 + 127, data_samples=samples), optim)
     assert len(calls) == 1
-    assert {'loss_cls', 'loss_soft', 'loss_feat_0', 'loss_feat_1'} <= set(
+    assert {'loss_cls', 'loss_kd', 'loss_feat_0', 'loss_feat_1'} <= set(
         log_vars)
     for key, value in model.teachers.state_dict().items():
         assert torch.equal(value, teachers_before[key]), key
