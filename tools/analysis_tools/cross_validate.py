@@ -28,7 +28,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from terminaltables import AsciiTable
 
-from medkd.apis import build_runner
+from medkd.apis import build_runner, summarise
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -85,18 +85,6 @@ def set_fold(cfg: Config, num_folds: int, fold: int, config: str) -> None:
     for key in LOADERS:
         # A wrapper (MIMODataset) passes these on to the dataset it wraps.
         cfg[key].dataset.update(num_folds=num_folds, fold=fold)
-
-
-def summarise(per_fold: List[Dict[str, float]]):
-    """Mean and sample std (ddof=1) over folds of every numeric metric."""
-    keys = [k for k, v in per_fold[0].items() if isinstance(v, (int, float))]
-    values = {k: np.array([float(f[k]) for f in per_fold]) for k in keys}
-    mean = {k: float(v.mean()) for k, v in values.items()}
-    std = {
-        k: float(v.std(ddof=1)) if len(v) > 1 else 0.0
-        for k, v in values.items()
-    }
-    return mean, std
 
 
 def run_fold(args, fold: int, work_dir: str) -> Dict[str, float]:

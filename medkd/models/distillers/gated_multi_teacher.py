@@ -33,7 +33,9 @@ class GatedMultiTeacher(BaseDistiller):
     detached). The gate and the student share the optimizer.
 
     Logged besides the losses: ``gate_w_<teacher>``, the batch-mean weight of
-    each teacher. Predictions carry ``gate_weights`` (``(K,)`` per sample,
+    each teacher, and ``gate_entropy``, the batch mean of each sample's gate
+    entropy ``-Σ_k w_k log w_k`` (nats; ``log K`` for uniform weights, 0 for
+    a gate that picks one teacher: a collapsed gate). Predictions carry ``gate_weights`` (``(K,)`` per sample,
     in the order of ``teachers``).
 
     Args:
@@ -91,10 +93,11 @@ class GatedMultiTeacher(BaseDistiller):
             loss_kd=self.alpha * self.kd_loss(
                 student_logits, mixed, labels=self.hard_labels(data_samples),
                 teacher_is_prob=True))
+        entropy = -(weights * weights.clamp_min(1e-12).log()).sum(1)
         if self.gate_entropy_weight:
-            entropy = -(weights * weights.clamp_min(1e-12).log()).sum(1)
             losses['loss_gate_entropy'] = \
                 -self.gate_entropy_weight * entropy.mean()
+        losses['gate_entropy'] = entropy.mean().detach()
         if self.gate_ce_weight:
             p_teacher = self.mix(teacher_logits, weights, self.to_probs)
             labels = torch.cat([s.gt_label for s in data_samples])

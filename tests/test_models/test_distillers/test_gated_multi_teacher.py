@@ -1,5 +1,7 @@
 import copy
 
+import numpy as np
+
 import pytest
 import torch
 import torch.nn as nn
@@ -182,3 +184,25 @@ def test_eval_teachers_scores_come_from_one_teacher_forward():
         expected = F.softmax(model.teachers.t1(inputs, mode='tensor'), 1)
     torch.testing.assert_close(
         torch.stack([p.pred_score_t1 for p in preds]), expected)
+
+
+class _FixedGate(nn.Module):
+
+    def __init__(self, row):
+        super().__init__()
+        self.row = torch.tensor(row)
+
+    def forward(self, x, teacher_probs=None):
+        return self.row.expand(x.size(0), -1)
+
+
+@pytest.mark.parametrize('row', [[1.0, 0.0, 0.0], [1 / 3] * 3,
+                                 [0.5, 0.25, 0.25]])
+def test_gate_entropy_is_logged_per_sample_mean(row):
+    model = _gated(3)
+    model.gate = _FixedGate(row)
+    inputs, samples, _ = _batch()
+    losses = model.loss(inputs, samples)
+    expected = -sum(w * np.log(w) for w in row if w > 0)
+    assert losses['gate_entropy'].item() == pytest.approx(expected, abs=1e-5)
+    assert not losses['gate_entropy'].requires_grad
