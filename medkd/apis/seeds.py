@@ -65,9 +65,10 @@ def run_seed(cfg: Config,
         force (bool): Retrain even if the run finished. Defaults to False.
 
     Returns:
-        dict: ``{'val': metrics, 'test': metrics[, 'train': metrics]}``, each
-        ``{metric key: value}``; the final checkpoint's (never the best on
-        val or test).
+        dict: ``{'val': metrics, 'test': metrics[, 'train': metrics],
+        'checkpoint': path, 'seed': seed}``, each metrics dict ``{metric
+        key: value}`` of the final checkpoint (never the best on val or
+        test).
     """
     metrics_file = osp.join(work_dir, METRICS_FILE)
     if osp.isfile(metrics_file) and not force:
@@ -88,9 +89,10 @@ def run_seed(cfg: Config,
     if train_metrics:
         cfg.train_as_test_dataloader = train_split_as_test(cfg)
         results['train'] = _evaluate(cfg, ckpt, 'train_as_test_dataloader')
+    results.update(checkpoint=ckpt, seed=seed)
     os.makedirs(work_dir, exist_ok=True)
     with open(metrics_file, 'w') as f:
-        json.dump(dict(results, checkpoint=ckpt, seed=seed), f, indent=2)
+        json.dump(results, f, indent=2)
     return results
 
 
