@@ -1,11 +1,13 @@
 """Run a method end to end on medkd's synthetic cells and compare models.
 
-    python tools/demo.py --method kd [--work-dir work_dirs/demo]
+    python tools/demo.py --method kd [--seeds 3] [--work-dir work_dirs/demo]
 
 Generates the data on first use, trains every model the method needs (the
-teacher first; a stage whose final checkpoint exists is reused unless
-``--force``), evaluates all of them on the same test split and prints one
-table: model, parameters, accuracy, weighted F1, AUC.
+teachers first, once; with ``--seeds N`` every other stage with seeds
+0..N-1; a run whose final checkpoint and metrics exist is reused unless
+``--force``), evaluates each final checkpoint on the val and test splits
+and prints one table: model, parameters, val accuracy, test accuracy,
+weighted F1, AUC (mean ± std over the seeds).
 """
 import argparse
 import os.path as osp
@@ -15,7 +17,9 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from terminaltables import GithubFlavoredMarkdownTable
 
-from medkd.apis import build_runner, final_checkpoint
+from medkd.apis import mean_std_cell, run_seed, seed_work_dir
+from medkd.registry import MODELS
+from medkd.utils import register_all_modules
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs', 'demo')
@@ -87,9 +91,15 @@ def parse_args():
                         help='where the synthetic data is generated '
                         "(default: each config's data_root)")
     parser.add_argument('--epochs', type=int, help='override max_epochs')
+    parser.add_argument('--seeds', type=int, default=1,
+                        help='train every student stage with seeds 0..N-1 '
+                        '(teachers once) and report mean ± std (default 1)')
     parser.add_argument('--force', action='store_true',
                         help='retrain stages that already finished')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f'--seeds must be >= 1, got {args.seeds}')
+    return args
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
@@ -97,11 +107,10 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         cfg[f'{split}_dataloader'].dataset.data_root = data_root
 
 
-def run_stage(config: str, work_dir: str, args, teacher_ckpts: dict,
-              route_manifest: Optional[str] = None):
-    """Train (or reuse) one model and return its test metrics and params."""
+def stage_config(config: str, args, teacher_ckpts: dict,
+                 route_manifest: Optional[str] = None) -> Config:
+    """A stage's config with the demo's overrides and its teachers."""
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
-    cfg.work_dir = work_dir
     if args.data_root:
         set_data_root(cfg, args.data_root)
     if args.epochs:
@@ -110,27 +119,34 @@ def run_stage(config: str, work_dir: str, args, teacher_ckpts: dict,
         cfg.model.teachers[name].ckpt = ckpt
     if route_manifest:
         cfg.model.route = dict(manifest=route_manifest)
-    done = final_checkpoint(work_dir, cfg)
-    if done and not args.force:
-        cfg.load_from = done
-        runner = build_runner(cfg)
-    else:
-        runner = build_runner(cfg)
-        runner.train()
-    metrics = runner.test()
-    model = runner.model.module if hasattr(runner.model,
-                                           'module') else runner.model
-    student = getattr(model, 'student', model)
-    params = sum(p.numel() for p in student.parameters())
-    return metrics, params, final_checkpoint(work_dir)
+    return cfg
+
+
+def student_params(cfg: Config) -> int:
+    """Parameters of the model a stage deploys (a distiller's student)."""
+    model_cfg = cfg.model.get('student', cfg.model)
+    return sum(p.numel() for p in MODELS.build(model_cfg).parameters())
+
+
+def teacher_stages(stages) -> set:
+    """Names of the stages other stages distil from (trained once)."""
+    used = set()
+    for _, _, teachers, *options in stages:
+        used |= set(teachers.values())
+        used |= {o['route'] for o in options if o.get('route')}
+    return used
 
 
 def main():
     args = parse_args()
+    register_all_modules(init_default_scope=False)
     logger = MMLogger.get_instance('medkd_demo')
+    stages = METHODS[args.method]
+    once = teacher_stages(stages)
     finished, stage_dirs = {}, {}
-    rows = [['model', 'params', 'accuracy (%)', 'weighted F1 (%)', 'AUC']]
-    for name, config, teachers, *options in METHODS[args.method]:
+    rows = [['model', 'params', 'val accuracy (%)', 'accuracy (%)',
+             'weighted F1 (%)', 'AUC']]
+    for name, config, teachers, *options in stages:
         # a stage without teachers is shared by all methods; one with
         # teachers belongs to its method (its teachers may differ)
         method_dir = [args.method] if teachers or options else []
@@ -138,20 +154,37 @@ def main():
                              osp.splitext(config)[0])
         logger.info(f'=== {name}: {config} -> {stage_dir}')
         route = options[0].get('route') if options else None
-        metrics, params, ckpt = run_stage(
-            config, stage_dir, args,
+        cfg = stage_config(
+            config, args,
             {t: finished[stage] for t, stage in teachers.items()},
             route and osp.join(stage_dirs[route], 'route', 'manifest.json'))
-        finished[name], stage_dirs[name] = ckpt, stage_dir
-        # multi-label metrics report the mean of the per-label AUCs
-        auc = metrics.get('medical/auc', metrics.get('medical/auc_mean'))
+        if name in once or args.seeds == 1:
+            seeds = [(cfg.randomness.seed, stage_dir)]
+        else:
+            seeds = [(s, seed_work_dir(stage_dir, '', s))
+                     for s in range(args.seeds)]
+        runs = [run_seed(cfg, work_dir, seed, force=args.force)
+                for seed, work_dir in seeds]
+        finished[name], stage_dirs[name] = runs[0]['checkpoint'], stage_dir
+
+        def cell(split, key, digits=2):
+            # multi-label metrics report the mean of the per-label AUCs
+            return mean_std_cell([
+                r[split].get(key, r[split].get(f'{key}_mean'))
+                for r in runs
+            ], digits)
+
         rows.append([
-            name, f'{params:,}', f"{metrics['medical/accuracy']:.2f}",
-            f"{metrics['medical/f1_weighted']:.2f}",
-            f'{auc:.4f}'
+            name, f'{student_params(cfg):,}', cell('val', 'medical/accuracy'),
+            cell('test', 'medical/accuracy'),
+            cell('test', 'medical/f1_weighted'),
+            cell('test', 'medical/auc', 4)
         ])
     table = GithubFlavoredMarkdownTable(rows)
-    table.title = f'medkd demo: {args.method} on SyntheticCells (test split)'
+    seeds = ('' if args.seeds == 1 else
+             f', students: mean ± std over {args.seeds} seeds')
+    table.title = (f'medkd demo: {args.method} on SyntheticCells (test split'
+                   f'{seeds})')
     logger.info('\n' + table.table)
 
 
