@@ -56,6 +56,13 @@ class GatedMultiTeacher(BaseDistiller):
         gate_ce_weight (float): Weight of the cross-entropy of the mixed
             teacher (at T=1) with the labels, trained into the gate.
             Defaults to 0 (off).
+        gate_kd_grad (bool): Train the gate through the distillation term
+            (the paper's choice). A gate trained only that way learns to
+            pick the teacher the student already agrees with and collapses
+            onto one teacher; with False the gate weights are detached in
+            ``p_T`` of the KD term, so the gate learns only from
+            ``gate_ce_weight`` (which teacher is right for this sample) and
+            ``gate_entropy_weight``. Defaults to True.
         **kwargs: Passed to :class:`BaseDistiller`.
     """
 
@@ -68,6 +75,7 @@ class GatedMultiTeacher(BaseDistiller):
                  kd_loss: Optional[dict] = None,
                  gate_entropy_weight: float = 0.0,
                  gate_ce_weight: float = 0.0,
+                 gate_kd_grad: bool = True,
                  **kwargs):
         super().__init__(student, teachers, **kwargs)
         if len(self.teachers) < 2:
@@ -81,11 +89,20 @@ class GatedMultiTeacher(BaseDistiller):
         self.kd_loss = build_kd_loss(kd_loss, self.student, temperature)
         self.gate_entropy_weight = gate_entropy_weight
         self.gate_ce_weight = gate_ce_weight
+        if not gate_kd_grad and not (gate_ce_weight or gate_entropy_weight):
+            raise ValueError(
+                'model.gate_kd_grad=False stops the distillation gradient '
+                'into the gate; with gate_ce_weight=0 and '
+                'gate_entropy_weight=0 nothing would train the gate. Set '
+                'model.gate_ce_weight > 0 (or gate_kd_grad=True).')
+        self.gate_kd_grad = gate_kd_grad
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         teacher_logits, weights = self.gate_teachers(inputs, data_samples)
-        mixed = self.mix(teacher_logits, weights, self.kd_loss.soften)
+        mixed = self.mix(teacher_logits,
+                         weights if self.gate_kd_grad else weights.detach(),
+                         self.kd_loss.soften)
         student_logits = self.student(inputs, mode='tensor')
         losses = dict(
             loss_cls=(1 - self.alpha) *

@@ -206,3 +206,29 @@ def test_gate_entropy_is_logged_per_sample_mean(row):
     expected = -sum(w * np.log(w) for w in row if w > 0)
     assert losses['gate_entropy'].item() == pytest.approx(expected, abs=1e-5)
     assert not losses['gate_entropy'].requires_grad
+
+
+def _gate_grad(model, key):
+    inputs, samples, _ = _batch()
+    model.zero_grad()
+    model.loss(inputs, samples)[key].backward()
+    return sum(p.grad.abs().sum().item() for p in model.gate.parameters()
+               if p.grad is not None)
+
+
+def test_gate_kd_grad_false_trains_the_gate_from_gate_ce_only():
+    paper = _gated(2, gate_ce_weight=1.0)
+    assert _gate_grad(paper, 'loss_kd') > 0  # the paper's gate learns via KD
+    model = _gated(2, gate_ce_weight=1.0, gate_kd_grad=False)
+    assert _gate_grad(model, 'loss_kd') == 0
+    assert _gate_grad(model, 'loss_gate_ce') > 0
+    # same KD value either way (only the gradient path differs)
+    inputs, samples, _ = _batch()
+    torch.testing.assert_close(
+        model.loss(inputs, samples)['loss_kd'],
+        paper.loss(inputs, samples)['loss_kd'])
+
+
+def test_gate_kd_grad_false_without_a_gate_loss_is_refused():
+    with pytest.raises(ValueError, match='gate_kd_grad=False.*gate_ce_weight'):
+        _gated(2, gate_kd_grad=False)
