@@ -5,8 +5,9 @@ import pytest
 import torch
 from mmengine.evaluator import Evaluator
 from mmpretrain.structures import DataSample
-from sklearn.metrics import (accuracy_score, precision_recall_fscore_support,
-                             roc_auc_score)
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score,
+                             f1_score, precision_recall_fscore_support,
+                             precision_score, roc_auc_score)
 
 from medkd.evaluation import MedicalMetric, compute_medical_metrics
 from medkd.evaluation.metrics import medical_metric
@@ -88,9 +89,48 @@ def test_binary_auc():
     metrics = compute_medical_metrics(scores, labels)
     assert metrics['auc'] == pytest.approx(roc_auc_score(labels, scores1))
     assert 'auc_weighted' not in metrics
-    # Sensitivity = recall of each class; preds = [0, 0, 0, 1, 1, 0].
-    assert metrics['sensitivity_macro'] == pytest.approx((1 + 2 / 3) / 2 * 100)
-    assert metrics['specificity_macro'] == pytest.approx((2 / 3 + 1) / 2 * 100)
+
+
+
+def test_binary_positive_class_metrics_by_hand_and_sklearn():
+    # labels 1 = positive (e.g. blast); preds = argmax
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    preds = np.array([1, 1, 1, 0, 0, 0, 0, 0, 1, 1])
+    scores = np.eye(2)[preds] * 0.6 + 0.2
+    m = compute_medical_metrics(scores, labels)
+    # TP 3, FN 1, TN 4, FP 2
+    assert m['sensitivity'] == pytest.approx(3 / 4 * 100)
+    assert m['specificity'] == pytest.approx(4 / 6 * 100)
+    assert m['ppv'] == pytest.approx(3 / 5 * 100)
+    assert m['npv'] == pytest.approx(4 / 5 * 100)
+    assert m['balanced_accuracy'] == pytest.approx(
+        balanced_accuracy_score(labels, preds) * 100)
+    assert m['f1'] == pytest.approx(f1_score(labels, preds) * 100)
+    assert m['ppv'] == pytest.approx(precision_score(labels, preds) * 100)
+    # the positive-class values are not the (degenerate) macro averages
+    assert m['sensitivity'] != pytest.approx(m['specificity'])
+    assert m['sensitivity_macro'] == pytest.approx(m['specificity_macro'])
+    # pos_label=0 swaps the roles
+    m0 = compute_medical_metrics(scores, labels, pos_label=0)
+    assert m0['sensitivity'] == pytest.approx(m['specificity'])
+    assert m0['ppv'] == pytest.approx(m['npv'])
+    assert m0['auc'] == pytest.approx(m['auc'])
+    with pytest.raises(ValueError, match='pos_label'):
+        compute_medical_metrics(scores, labels, pos_label=2)
+
+
+def test_binary_keys_reach_the_evaluator():
+    samples = [
+        DataSample().set_gt_label(y).set_pred_score(
+            torch.tensor(s)).to_dict()
+        for y, s in ((1, [0.2, 0.8]), (0, [0.9, 0.1]), (1, [0.7, 0.3]))
+    ]
+    evaluator = Evaluator(dict(type='MedicalMetric', pos_label=1))
+    evaluator.process(samples)
+    out = evaluator.evaluate(3)
+    assert out['medical/sensitivity'] == pytest.approx(50.0)
+    assert out['medical/specificity'] == pytest.approx(100.0)
+    assert out['medical/npv'] == pytest.approx(50.0)
 
 
 ML_SCORES = np.array([

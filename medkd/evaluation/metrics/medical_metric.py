@@ -27,7 +27,8 @@ def compute_medical_metrics(
         multi_label: bool = False,
         mask: Optional[np.ndarray] = None,
         thr: float = 0.5,
-        class_names: Optional[Sequence[str]] = None) -> Dict[str, float]:
+        class_names: Optional[Sequence[str]] = None,
+        pos_label: int = 1) -> Dict[str, float]:
     """Compute classification metrics for medical images.
 
     All values are percentages in ``[0, 100]`` except the AUC values
@@ -43,6 +44,15 @@ def compute_medical_metrics(
     ``roc_auc_score(labels, scores[:, 1])`` for two classes and the
     one-vs-rest macro AUC otherwise, in which case ``auc_weighted`` (weighted
     by class support) is added.
+
+    Binary (two-class) tasks add the metrics of the positive class
+    ``pos_label`` (e.g. C-NMC's ``all`` = blast = 1), the ones a screening
+    study quotes: ``sensitivity`` (= recall, ``TP / (TP + FN)``),
+    ``specificity`` (``TN / (TN + FP)``), ``ppv`` (= precision,
+    ``TP / (TP + FP)``), ``npv`` (``TN / (TN + FN)``), ``balanced_accuracy``
+    (mean of sensitivity and specificity) and ``f1`` (of the positive class).
+    (The ``_macro`` values average both classes, so macro sensitivity equals
+    macro specificity for two classes: quote the positive-class ones.)
 
     Multi-label keys: ``auc/<name>`` per label (``auc/<index>`` without
     ``class_names``) and ``auc_mean``; ``precision``, ``recall``, ``f1`` and
@@ -66,6 +76,8 @@ def compute_medical_metrics(
         class_names (Sequence[str], optional): Names of the ``C`` classes or
             ``L`` labels, used in the per-label AUC keys and warnings.
             Defaults to None, using indices.
+        pos_label (int): The positive class of a binary task. Defaults
+            to 1.
 
     Returns:
         Dict[str, float]: The metric values.
@@ -89,11 +101,36 @@ def compute_medical_metrics(
         raise ValueError('compute_medical_metrics expected `mask=None` for '
                          'single-label metrics; a mask is only supported '
                          'with `multi_label=True`.')
-    return _single_label_metrics(scores, labels, list(class_names))
+    if num_classes == 2 and pos_label not in (0, 1):
+        raise ValueError('compute_medical_metrics expected pos_label 0 or 1 '
+                         f'for a binary task, but found {pos_label}.')
+    return _single_label_metrics(scores, labels, list(class_names),
+                                 pos_label)
+
+
+def _binary_metrics(labels: np.ndarray, preds: np.ndarray,
+                    pos_label: int) -> Dict[str, float]:
+    """Positive-class metrics of a binary task (percent)."""
+    y_true, y_pred = labels == pos_label, preds == pos_label
+    tp = float(np.sum(y_true & y_pred))
+    fn = float(np.sum(y_true & ~y_pred))
+    fp = float(np.sum(~y_true & y_pred))
+    tn = float(np.sum(~y_true & ~y_pred))
+    sensitivity = _safe_divide(tp, tp + fn)
+    specificity = _safe_divide(tn, tn + fp)
+    ppv = _safe_divide(tp, tp + fp)
+    return dict(
+        sensitivity=float(sensitivity * 100),
+        specificity=float(specificity * 100),
+        ppv=float(ppv * 100),
+        npv=float(_safe_divide(tn, tn + fn) * 100),
+        balanced_accuracy=float((sensitivity + specificity) / 2 * 100),
+        f1=float(_safe_divide(2 * tp, 2 * tp + fp + fn) * 100))
 
 
 def _single_label_metrics(scores: np.ndarray, labels: np.ndarray,
-                          class_names: List[str]) -> Dict[str, float]:
+                          class_names: List[str],
+                          pos_label: int = 1) -> Dict[str, float]:
     """Single-label metrics, see :func:`compute_medical_metrics`."""
     num_classes = scores.shape[1]
     if labels.shape != (len(scores), ):
@@ -128,7 +165,10 @@ def _single_label_metrics(scores: np.ndarray, labels: np.ndarray,
                                                      support) * 100
 
     if num_classes == 2:
-        results['auc'] = _binary_auc(labels, scores[:, 1])
+        results.update(_binary_metrics(labels, preds, pos_label))
+        # the AUC of the positive class's score
+        results['auc'] = _binary_auc(labels == pos_label,
+                                     scores[:, pos_label])
         undefined = [] if np.isfinite(results['auc']) else ['binary']
     else:
         # One-vs-rest per class, identical to sklearn's
@@ -293,6 +333,8 @@ class MedicalMetric(BaseMetric):
             ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names, e.g.
             ``'teacher_swin'``. Defaults to None, using ``'medical'``.
+        pos_label (int): Positive class of a binary task (sensitivity,
+            PPV, ... are the positive class's). Defaults to 1.
     """
     default_prefix: Optional[str] = 'medical'
 
@@ -301,8 +343,10 @@ class MedicalMetric(BaseMetric):
                  thr: float = 0.5,
                  score_field: str = 'pred_score',
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 pos_label: int = 1) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.pos_label = pos_label
         self.multi_label = multi_label
         self.thr = thr
         self.score_field = score_field
@@ -363,5 +407,6 @@ class MedicalMetric(BaseMetric):
                                           multi_label=self.multi_label,
                                           mask=mask,
                                           thr=self.thr,
-                                          class_names=class_names)
+                                          class_names=class_names,
+                                          pos_label=self.pos_label)
         return {key: float(value) for key, value in metrics.items()}
