@@ -29,10 +29,12 @@ CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
 # route=<stage> gives that stage's route/manifest.json (saved by
 # TeacherRouteSaverHook) to model.route.manifest.
 METHODS = dict(kd=[
-    ('teacher (ResNet-18)', 'resnet18_teacher_cells.py', {}),
+    ('teacher (wide convnet)', 'convnet_wide_teacher_cells.py', {}),
     ('student alone (tiny convnet)', 'convnet_student_cells.py', {}),
-    ('student + vanilla KD', 'kd_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher (ResNet-18)'}),
+    ('student + vanilla KD (Hinton, T=2)', 'kd_convnet_wide_convnet_cells.py',
+     {'convnet_wide': 'teacher (wide convnet)'}),
+    ('student + DIST KD (recommended)', 'dist_convnet_wide_convnet_cells.py',
+     {'convnet_wide': 'teacher (wide convnet)'}),
 ], gated=[
     ('teacher 1 (ResNet-18)', 'resnet18_teacher_cells.py', {}),
     ('teacher 2 (wide convnet)', 'convnet_wide_teacher_cells.py', {}),
@@ -117,8 +119,9 @@ def stage_config(config: str, args, teacher_ckpts: dict,
         cfg.train_cfg.max_epochs = args.epochs
     for name, ckpt in teacher_ckpts.items():
         cfg.model.teachers[name].ckpt = ckpt
-    if route_manifest:
-        cfg.model.route = dict(manifest=route_manifest)
+    if route_manifest:  # keep the config's other route settings (interval)
+        cfg.model.route = dict(cfg.model.get('route') or {},
+                               manifest=route_manifest)
     return cfg
 
 

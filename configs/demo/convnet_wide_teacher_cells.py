@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/models/convnet_wide_cells.py',
     '../_base_/datasets/synthetic_cells.py',
-    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
 ]
 model = _base_.convnet_wide_cells
 default_hooks = dict(

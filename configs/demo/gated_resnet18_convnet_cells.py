@@ -7,11 +7,11 @@ _base_ = [
     '../_base_/models/convnet_wide_cells.py',
     '../_base_/models/convnet_tiny_cells.py',
     '../_base_/datasets/synthetic_cells.py',
-    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
 ]
 teacher_ckpts = dict(
     resnet18='work_dirs/resnet18_teacher_cells/epoch_12.pth',
-    convnet_wide='work_dirs/convnet_wide_teacher_cells/epoch_12.pth')
+    convnet_wide='work_dirs/convnet_wide_teacher_cells/epoch_30.pth')
 model = dict(
     type='GatedMultiTeacher',
     student=_base_.convnet_tiny_cells,
