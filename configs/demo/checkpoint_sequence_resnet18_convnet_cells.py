@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/models/resnet18_cells.py',
     '../_base_/models/convnet_tiny_cells.py',
     '../_base_/datasets/synthetic_cells.py',
-    '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
 ]
 model = dict(
     type='CheckpointSequence',

@@ -1,4 +1,5 @@
 """tools/demo.py: the README's main job, shortened to one epoch a stage."""
+import json
 import os.path as osp
 import runpy
 import sys
@@ -10,23 +11,35 @@ from medkd.utils.checkpoint import safe_load
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def test_demo_kd_trains_three_models_and_reuses_finished_stages(
-        tmp_path, monkeypatch, caplog):
-    argv = ['demo.py', '--method', 'kd', '--epochs', '1', '--work-dir',
-            str(tmp_path / 'demo'), '--data-root', str(tmp_path / 'data')]
+def test_demo_kd_trains_teacher_once_students_per_seed_and_reuses_runs(
+        tmp_path, monkeypatch):
+    argv = ['demo.py', '--method', 'kd', '--epochs', '1', '--seeds', '2',
+            '--work-dir', str(tmp_path / 'demo'), '--data-root',
+            str(tmp_path / 'data')]
     monkeypatch.setattr(sys, 'argv', argv)
     runpy.run_path(osp.join(ROOT, 'tools', 'demo.py'), run_name='__main__')
-    teacher = safe_load(
-        str(tmp_path / 'demo' / 'resnet18_teacher_cells' / 'epoch_1.pth'))
-    kd = safe_load(
-        str(tmp_path / 'demo' / 'kd' / 'kd_resnet18_convnet_cells' /
-            'epoch_1.pth'))
-    # the KD stage distilled from the teacher stage's final checkpoint
-    for key, value in teacher['state_dict'].items():
-        assert torch.equal(kd['state_dict'][f'teachers.resnet18.{key}'],
-                           value)
-    mtime = osp.getmtime(tmp_path / 'demo' / 'resnet18_teacher_cells' /
-                         'epoch_1.pth')
+    teacher_dir = tmp_path / 'demo' / 'convnet_wide_teacher_cells'
+    teacher = safe_load(str(teacher_dir / 'epoch_1.pth'))
+    assert not (teacher_dir / 'seed_1').exists()  # teachers train once
+    dist = tmp_path / 'demo' / 'kd' / 'dist_convnet_wide_convnet_cells'
+    runs = [safe_load(str(dist / f'seed_{s}' / 'epoch_1.pth'))
+            for s in (0, 1)]
+    # every seed distilled from the teacher stage's final checkpoint ...
+    for run in runs:
+        for key, value in teacher['state_dict'].items():
+            assert torch.equal(
+                run['state_dict'][f'teachers.convnet_wide.{key}'], value)
+    # ... from its own initialisation
+    key = 'student.backbone.blocks.0.0.weight'
+    assert not torch.equal(runs[0]['state_dict'][key],
+                           runs[1]['state_dict'][key])
+    metrics = json.loads((dist / 'seed_1' / 'seed_metrics.json').read_text())
+    assert metrics['seed'] == 1
+    assert {'val', 'test'} <= set(metrics)
+    for stage in ('convnet_student_cells', 'kd/kd_convnet_wide_convnet_cells'):
+        for s in (0, 1):
+            assert osp.isfile(tmp_path / 'demo' / stage / f'seed_{s}' /
+                              'epoch_1.pth')
+    mtime = osp.getmtime(teacher_dir / 'epoch_1.pth')
     runpy.run_path(osp.join(ROOT, 'tools', 'demo.py'), run_name='__main__')
-    assert osp.getmtime(tmp_path / 'demo' / 'resnet18_teacher_cells' /
-                        'epoch_1.pth') == mtime  # reused, not retrained
+    assert osp.getmtime(teacher_dir / 'epoch_1.pth') == mtime  # reused
