@@ -75,6 +75,9 @@ METHODS['mm_mimo'] = [
     ('MM-MIMO + KD', 'mm_mimo_kd_cells.py',
      {m: 'late fusion (4 convnets)'
       for m in ('fluorescent', 'bf_red', 'bf_green', 'bf_blue')}),
+    ('MM-MIMO + DIST KD', 'mm_mimo_dist_kd_cells.py',
+     {m: 'late fusion (4 convnets)'
+      for m in ('fluorescent', 'bf_red', 'bf_green', 'bf_blue')}),
 ]
 
 

@@ -118,12 +118,17 @@ class KDLoss(SoftLabelLoss):
             mask (Tensor, optional): Must be None (softmax loss).
         """
         self.check_inputs(labels, mask)
-        T = self.temperature
-        log_p_student = F.log_softmax(student_logits / T, dim=1)
         p_teacher = teacher_logits if teacher_is_prob else self.soften(
             teacher_logits)
-        kl = F.kl_div(log_p_student, p_teacher, reduction='none').sum(dim=1)
-        return self.loss_weight * T**2 * _reduce(kl, self.reduction)
+        kl = F.kl_div(
+            self.student_log_probs(student_logits), p_teacher,
+            reduction='none').sum(dim=1)
+        return self.loss_weight * self.temperature**2 * _reduce(
+            kl, self.reduction)
+
+    def student_log_probs(self, student_logits: torch.Tensor) -> torch.Tensor:
+        """``log softmax(z_s / T)``."""
+        return F.log_softmax(student_logits / self.temperature, dim=1)
 
 
 @MODELS.register_module()

@@ -1,11 +1,9 @@
 """Logit standardisation before the KD softmax (Sun et al., CVPR 2024)."""
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 
 from medkd.registry import MODELS
-from .kd_loss import SoftLabelLoss, _reduce
+from .kd_loss import KDLoss
 
 
 def standardize_logits(logits: torch.Tensor,
@@ -19,7 +17,7 @@ def standardize_logits(logits: torch.Tensor,
 
 
 @MODELS.register_module()
-class LogitStdKDLoss(SoftLabelLoss):
+class LogitStdKDLoss(KDLoss):
     """KD on z-scored logits ("Logit Standardization in Knowledge
     Distillation", Sun et al., CVPR 2024).
 
@@ -57,18 +55,7 @@ class LogitStdKDLoss(SoftLabelLoss):
         return F.softmax(
             standardize_logits(teacher_logits) / self.temperature, dim=1)
 
-    def forward(self,
-                student_logits: torch.Tensor,
-                teacher_logits: torch.Tensor,
-                labels: Optional[torch.Tensor] = None,
-                teacher_is_prob: bool = False,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Compute the loss; arguments as :class:`KDLoss`."""
-        self.check_inputs(labels, mask)
-        T = self.temperature
-        log_p_student = F.log_softmax(
-            standardize_logits(student_logits) / T, dim=1)
-        p_teacher = teacher_logits if teacher_is_prob else self.soften(
-            teacher_logits)
-        kl = F.kl_div(log_p_student, p_teacher, reduction='none').sum(dim=1)
-        return self.loss_weight * T**2 * _reduce(kl, self.reduction)
+    def student_log_probs(self, student_logits: torch.Tensor) -> torch.Tensor:
+        """``log softmax(Z(z_s) / T)``."""
+        return F.log_softmax(
+            standardize_logits(student_logits) / self.temperature, dim=1)
