@@ -58,7 +58,7 @@ METHODS = dict(kd=[
     ('student + DIST KD from the final teacher',
      'dist_convnet_wide_convnet_cells.py',
      {'convnet_wide': 'teacher (wide convnet, route every 5 epochs)'}),
-    ('student + checkpoint-sequence DIST KD (recommended)',
+    ('student + checkpoint-sequence DIST KD',
      'checkpoint_sequence_convnet_wide_convnet_cells.py', {},
      dict(route='teacher (wide convnet, route every 5 epochs)')),
 ])
