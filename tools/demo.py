@@ -1,6 +1,7 @@
 """Run a method end to end on medkd's synthetic cells and compare models.
 
-    python tools/demo.py --method kd [--seeds 3] [--work-dir work_dirs/demo]
+    python tools/demo.py --method kd [--seeds 3] [--work-dir work_dirs/demo] \
+        [--cfg-options k=v ...]
 
 Generates the data on first use, trains every model the method needs (the
 teachers first, once; with ``--seeds N`` every other stage with seeds
@@ -13,7 +14,7 @@ import argparse
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from terminaltables import GithubFlavoredMarkdownTable
 
@@ -108,6 +109,8 @@ def parse_args():
                         '(teachers once) and report mean ± std (default 1)')
     parser.add_argument('--force', action='store_true',
                         help='retrain stages that already finished')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of every stage config')
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f'--seeds must be >= 1, got {args.seeds}')
@@ -123,6 +126,8 @@ def stage_config(config: str, args, teacher_ckpts: dict,
                  route_manifest: Optional[str] = None) -> Config:
     """A stage's config with the demo's overrides and its teachers."""
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
     if args.epochs:

@@ -13,9 +13,12 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def test_demo_kd_trains_teacher_once_students_per_seed_and_reuses_runs(
         tmp_path, monkeypatch):
+    small = [f'{split}_dataloader.dataset.{key}'
+             for split in ('train', 'val', 'test')
+             for key in ('num_per_class=[16,8,8]', 'image_size=16')]
     argv = ['demo.py', '--method', 'kd', '--epochs', '1', '--seeds', '2',
             '--work-dir', str(tmp_path / 'demo'), '--data-root',
-            str(tmp_path / 'data')]
+            str(tmp_path / 'data'), '--cfg-options', *small]
     monkeypatch.setattr(sys, 'argv', argv)
     runpy.run_path(osp.join(ROOT, 'tools', 'demo.py'), run_name='__main__')
     teacher_dir = tmp_path / 'demo' / 'convnet_wide_teacher_cells'
