@@ -157,7 +157,7 @@ def teacher_stages(stages) -> set:
 
 def main():
     args = parse_args()
-    register_all_modules(init_default_scope=False)
+    register_all_modules(init_default_scope=True)
     logger = MMLogger.get_instance('medkd_demo')
     stages = METHODS[args.method]
     once = teacher_stages(stages)
