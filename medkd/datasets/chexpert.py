@@ -1,6 +1,7 @@
 """CheXpert chest radiographs (the teacher-assistant paper's data)."""
 import csv
 import os.path as osp
+import re
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -9,6 +10,7 @@ from mmpretrain.datasets import BaseDataset
 
 from medkd.registry import DATASETS
 from .image_check import verify_images
+from .split import stratified_split
 
 #: The 14 observations labelled in CheXpert's CSVs, in column order.
 CHEXPERT_LABELS = ('No Finding', 'Enlarged Cardiomediastinum',
@@ -20,6 +22,9 @@ CHEXPERT_LABELS = ('No Finding', 'Enlarged Cardiomediastinum',
 #: The five observations of the CheXpert competition.
 CHEXPERT_COMPETITION_LABELS = ('Atelectasis', 'Cardiomegaly', 'Consolidation',
                                'Edema', 'Pleural Effusion')
+
+#: A patient folder in a CheXpert ``Path``, e.g. ``patient00001``.
+PATIENT_FOLDER = re.compile(r'(?:^|/)(patient\d+)/')
 
 #: The columns before the labels.
 CHEXPERT_META_COLUMNS = ('Path', 'Sex', 'Age', 'Frontal/Lateral', 'AP/PA')
@@ -48,18 +53,30 @@ class CheXpert(BaseDataset):
     mask 0, so masked losses and ``MedicalMetric(multi_label=True)`` leave
     them out).
 
-    Each entry is ``dict(img_path, gt_label, gt_label_mask)``: ``gt_label``
-    the indices of the positive labels, ``gt_label_mask`` an ``(L, )`` float
-    tensor (1 = use, 0 = ignore). Pack it with
+    Splits: ``'test'`` is the official ``valid.csv`` (labelled by
+    radiologists, never used for training or model selection); ``'train'``
+    and ``'val'`` divide ``train.csv`` by patient (the ``patientNNNNN``
+    folder of each ``Path``), ``val_ratio`` of the patients' images in
+    ``'val'``, seeded, so no patient has images in two splits. ``ann_file``
+    reads another CSV as it is (``split`` is then ignored).
+
+    Each entry is ``dict(img_path, gt_label, gt_label_mask, patient_id)``:
+    ``gt_label`` the indices of the positive labels, ``gt_label_mask`` an
+    ``(L, )`` float tensor (1 = use, 0 = ignore). Pack it with
     ``dict(type='PackInputs', algorithm_keys=['gt_label_mask'])``.
 
     Args:
         data_root (str): The folder holding ``CheXpert-v1.0-small/``, or that
             folder itself.
-        split (str): ``'train'`` (``train.csv``) or ``'valid'``
-            (``valid.csv``). Defaults to ``'train'``.
+        split (str): ``'train'`` or ``'val'`` (patient-grouped parts of
+            ``train.csv``) or ``'test'`` (``valid.csv``). Defaults to
+            ``'train'``.
+        val_ratio (float): Fraction of ``train.csv`` held out as ``'val'``,
+            in ``(0, 1)``. Defaults to 0.1.
+        seed (int): Seed of the train / val split. Defaults to 0.
         ann_file (str, optional): Another CSV in the same format, relative to
-            the CheXpert folder (e.g. a custom split); overrides ``split``.
+            the CheXpert folder (e.g. a custom split), read as it is;
+            overrides ``split``.
         labels (Sequence[str], optional): The label columns to use, in this
             order, e.g. :data:`CHEXPERT_COMPETITION_LABELS`. Defaults to
             None: all 14 (:data:`CHEXPERT_LABELS`).
@@ -74,13 +91,15 @@ class CheXpert(BaseDataset):
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`.
     """
 
-    SPLITS = {'train': 'train.csv', 'valid': 'valid.csv'}
+    SPLITS = {'train': 'train.csv', 'val': 'train.csv', 'test': 'valid.csv'}
     UNCERTAINTY = ('ones', 'zeros', 'ignore')
     FOLDERS = ('CheXpert-v1.0-small', 'CheXpert-v1.0')
 
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
+                 val_ratio: float = 0.1,
+                 seed: int = 0,
                  ann_file: Optional[str] = None,
                  labels: Optional[Sequence[str]] = None,
                  uncertainty: str = 'ones',
@@ -88,20 +107,33 @@ class CheXpert(BaseDataset):
                  check_images: bool = False,
                  pipeline: Sequence = (),
                  **kwargs):
+        if split == 'valid':
+            raise ValueError(
+                "`split='valid'` is gone: valid.csv is the test set, "
+                "`split='test'`; `split='val'` is a patient-grouped part of "
+                'train.csv (`val_ratio`), so the test set never selects a '
+                'checkpoint.')
         if split not in self.SPLITS:
             raise ValueError(f'`split` must be one of {tuple(self.SPLITS)}, '
                              f'got {split!r}.')
+        if not 0 < val_ratio < 1:
+            raise ValueError(f'`val_ratio` must be in (0, 1), got {val_ratio}.')
         if uncertainty not in self.UNCERTAINTY:
             raise ValueError(f'`uncertainty` must be one of '
                              f'{self.UNCERTAINTY}, got {uncertainty!r}.')
+        self.split = split
+        self.val_ratio = val_ratio
+        self.seed = seed
+        self.custom_ann_file = ann_file is not None
         self.labels = tuple(labels) if labels else CHEXPERT_LABELS
         self.uncertainty = uncertainty
         self.frontal_only = frontal_only
         self.check_images = check_images
         self.chexpert_dir = self._find_folder(data_root)
+        # Absolute, so that BaseDataset does not join data_root a second time.
         super().__init__(
-            ann_file=osp.join(self.chexpert_dir, ann_file
-                              or self.SPLITS[split]),
+            ann_file=osp.abspath(
+                osp.join(self.chexpert_dir, ann_file or self.SPLITS[split])),
             metainfo=dict(classes=self.labels),
             data_root=data_root,
             pipeline=pipeline,
@@ -141,9 +173,29 @@ class CheXpert(BaseDataset):
                 for line, row in enumerate(reader, start=2)
                 if not self.frontal_only or row['Frontal/Lateral'] == 'Frontal'
             ]
+        if not self.custom_ann_file and self.split != 'test':
+            data_list = self._select_split(data_list)
         if self.check_images:
             verify_images([entry['img_path'] for entry in data_list])
         return data_list
+
+    def _select_split(self, data_list: List[dict]) -> List[dict]:
+        """The train or val part of ``train.csv``, grouped by patient."""
+        unnamed = [e['img_path'] for e in data_list if e['patient_id'] is None]
+        if unnamed:
+            raise ValueError(
+                f'{self.ann_file}: {len(unnamed)} `Path` values hold no '
+                f'patientNNNNN folder (e.g. {unnamed[0]}), so train.csv '
+                'cannot be split by patient; give a split of your own with '
+                '`ann_file`.')
+        # Multi-label rows have no single class to stratify on: whole
+        # patients are dealt out by size.
+        parts = stratified_split([0] * len(data_list),
+                                 (1 - self.val_ratio, self.val_ratio),
+                                 self.seed,
+                                 [e['patient_id'] for e in data_list])
+        keep = parts[0] if self.split == 'train' else parts[1]
+        return [data_list[i] for i in keep]
 
     def _parse_row(self, row: dict, line: int) -> dict:
         """One CSV row as ``dict(img_path, gt_label, gt_label_mask)``."""
@@ -167,10 +219,12 @@ class CheXpert(BaseDataset):
                 positives.append(i)
         head, _, rest = row['Path'].partition('/')
         relative = rest if head.startswith('CheXpert') else row['Path']
+        patient = PATIENT_FOLDER.search(relative)
         return dict(
             img_path=osp.join(self.chexpert_dir, relative),
             gt_label=positives,
-            gt_label_mask=mask)
+            gt_label_mask=mask,
+            patient_id=patient.group(1) if patient else None)
 
     def get_data_info(self, idx: int) -> dict:
         """The entry with ``gt_label_mask`` as a float tensor."""
@@ -185,8 +239,12 @@ class CheXpert(BaseDataset):
 
     def extra_repr(self) -> List[str]:
         """Extra lines of ``repr``."""
+        split = ('as it is' if self.custom_ann_file else
+                 f'{self.split} (val_ratio {self.val_ratio}, seed '
+                 f'{self.seed}, by patient)')
         return [
             f'Annotation file: \t{self.ann_file}',
+            f'Split: \t{split}',
             f'Uncertainty policy: \t{self.uncertainty}',
             f'Frontal only: \t{self.frontal_only}',
         ]

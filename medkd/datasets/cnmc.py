@@ -38,8 +38,15 @@ class CNMC2019(BaseDataset):
 
     ``data_root`` may also be the ``training_data`` folder itself. The three
     folds are pooled and cut into train / val / test with a seeded stratified
-    split (optionally grouped by patient, the id after ``UID_`` in the file
-    name). Labels: ``hem`` = 0, ``all`` = 1 (blast).
+    split grouped by patient (the id after ``UID_`` in the file name), so no
+    patient's cells are in two splits. Labels: ``hem`` = 0, ``all`` = 1
+    (blast).
+
+    Warning:
+        ``group_by_patient=False`` splits per image: cells of one patient
+        then land in train *and* test, and test scores measure
+        recognising a patient seen in training, not a new patient. Use it
+        only to reproduce per-image splits of earlier work.
 
     With ``preliminary_csv`` the dataset instead reads the phase-2
     (preliminary test) data: numbered ``.bmp`` files in
@@ -57,8 +64,8 @@ class CNMC2019(BaseDataset):
         split_ratios (Sequence[float]): Fractions of the pooled folds in
             train, val and test. Defaults to ``(0.7, 0.15, 0.15)``.
         seed (int): Seed of the split. Defaults to 0.
-        group_by_patient (bool): Keep each patient's cells in one split.
-            Defaults to False.
+        group_by_patient (bool): Keep each patient's cells in one split
+            (needs ``UID_<patient>_`` file names). Defaults to True.
         folds (Sequence[int], optional): Training folds to read, e.g.
             ``(0, 1)``; None reads every ``fold_*`` folder. Defaults to None.
         check_images (bool): Decode every image of the split at start-up and
@@ -84,7 +91,7 @@ class CNMC2019(BaseDataset):
                  split: str = 'train',
                  split_ratios: Sequence[float] = (0.7, 0.15, 0.15),
                  seed: int = 0,
-                 group_by_patient: bool = False,
+                 group_by_patient: bool = True,
                  folds: Optional[Sequence[int]] = None,
                  check_images: bool = False,
                  preliminary_csv: Optional[str] = None,
@@ -181,9 +188,11 @@ class CNMC2019(BaseDataset):
             ]
             if unnamed:
                 raise ValueError(
-                    '`group_by_patient=True` needs file names starting with '
-                    f'UID_<patient>_, but {len(unnamed)} do not, e.g. '
-                    f'{unnamed[0]}.')
+                    '`group_by_patient=True` (the default) needs file names '
+                    f'starting with UID_<patient>_, but {len(unnamed)} do '
+                    f'not, e.g. {unnamed[0]}. Rename the files, or set '
+                    '`group_by_patient=False` for a per-image split (one '
+                    "patient's cells may then be in train and test).")
             groups = [entry['patient_id'] for entry in data_list]
         parts = stratified_split([entry['gt_label'] for entry in data_list],
                                  self.split_ratios, self.seed, groups)

@@ -41,10 +41,12 @@ class MultiModalCells(BaseDataset):
     Splits: with ``num_folds`` set, the cells are divided into
     ``num_folds`` stratified folds (seeded, optionally grouped by
     ``group_column`` e.g. a slide or donor id); fold ``fold`` is ``'test'``,
-    the others are ``'train'``. ``'val'`` is the held-out fold too when
-    ``val_ratio == 0`` (the papers report the final epoch, so nothing is
-    selected on it), otherwise a stratified ``val_ratio`` part of the training
-    folds, removed from ``'train'``. ``'all'`` is every row. With
+    the others are ``'train'`` and ``'val'``: ``'val'`` is a stratified
+    ``val_ratio`` part of the training folds (grouped by ``group_column``
+    too), removed from ``'train'``, so checkpoint selection and
+    hyper-parameter choice never see the test fold. ``val_ratio=0`` trains
+    on all training folds and has no ``'val'`` split (asking for it is an
+    error). ``'all'`` is every row. With
     ``num_folds=None`` the file is used as it is and ``split`` is ignored
     (e.g. SyntheticCells' ``train.csv``).
 
@@ -59,7 +61,7 @@ class MultiModalCells(BaseDataset):
             to use every row. Defaults to 5.
         fold (int): The held-out fold, in ``[0, num_folds)``. Defaults to 0.
         val_ratio (float): Fraction of the training folds used as
-            ``'val'``; 0 makes ``'val'`` the held-out fold. Defaults to 0.
+            ``'val'``; 0 leaves no ``'val'`` split. Defaults to 0.1.
         seed (int): Seed of the folds and the validation part. Defaults to 0.
         id_column (str): Column with the cell id. Defaults to 'id'.
         label_column (str): Column with the label. Defaults to 'label'.
@@ -81,7 +83,7 @@ class MultiModalCells(BaseDataset):
                  split: str = 'train',
                  num_folds: Optional[int] = 5,
                  fold: int = 0,
-                 val_ratio: float = 0.0,
+                 val_ratio: float = 0.1,
                  seed: int = 0,
                  id_column: str = 'id',
                  label_column: str = 'label',
@@ -100,6 +102,11 @@ class MultiModalCells(BaseDataset):
                              f'num_folds={num_folds}, but got {fold}.')
         if not 0.0 <= val_ratio < 1.0:
             raise ValueError(f'val_ratio must be in [0, 1), got {val_ratio}')
+        if split == 'val' and val_ratio == 0 and num_folds is not None:
+            raise ValueError(
+                "split='val' with val_ratio=0 would validate on the test "
+                'fold; set val_ratio > 0 (a part of the training folds) or '
+                'do not build a val split.')
         self.modalities = tuple(modalities)
         self.split = split
         self.num_folds = num_folds
@@ -177,8 +184,7 @@ class MultiModalCells(BaseDataset):
             return np.arange(len(labels))
         train, test = stratified_kfold(labels, self.num_folds, self.fold,
                                        self.seed, groups)
-        if self.split == 'test' or (self.split == 'val'
-                                    and self.val_ratio == 0):
+        if self.split == 'test':
             return test
         if self.val_ratio == 0:
             return train
@@ -196,7 +202,7 @@ class MultiModalCells(BaseDataset):
         return [
             f'Annotation file: \t{self.ann_file}',
             f'Modalities: \t{self.modalities}',
-            f'Split: \t{self.split} ({folds})',
+            f'Split: \t{self.split} ({folds}, val_ratio {self.val_ratio})',
         ]
 
 

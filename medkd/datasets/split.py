@@ -64,6 +64,14 @@ def stratified_split(labels: Sequence,
         elif size == len(remaining):
             taken, remaining = remaining, np.array([], dtype=int)
         else:
+            num_classes = len(np.unique(labels[remaining]))
+            if min(size, len(remaining) - size) < num_classes:
+                raise ValueError(
+                    f'A stratified split of {len(remaining)} samples into '
+                    f'{size} + {len(remaining) - size} cannot give each part '
+                    f'one sample of each of the {num_classes} classes; '
+                    f'ratios {tuple(ratios.tolist())} are too small for '
+                    f'{len(labels)} samples.')
             taken, remaining = train_test_split(
                 remaining,
                 train_size=size,

@@ -40,7 +40,7 @@ def write_chexpert(root, rows=ROWS, split='train', drop_column=None):
         rel = (f'{split}/patient{patient:05d}/study1/'
                f'view{view}_{kind}.jpg')
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        image = np.full((12, 12), 40 * patient + view, dtype=np.uint8)
+        image = np.full((12, 12), (40 * patient + view) % 256, dtype=np.uint8)
         assert cv2.imwrite(str(folder / rel), image)
         record = {c: '' for c in columns}
         record.update({
@@ -58,6 +58,9 @@ def write_chexpert(root, rows=ROWS, split='train', drop_column=None):
 
 
 def _build(root, **kwargs):
+    # Parsing tests read the CSV as it is; the split tests pass `split`.
+    if 'split' not in kwargs:
+        kwargs.setdefault('ann_file', 'train.csv')
     return DATASETS.build(
         dict(type='CheXpert', data_root=str(root), pipeline=PIPELINE,
              **kwargs))
@@ -100,8 +103,8 @@ def test_uncertainty_policies_blank_and_paths(tmp_path, policy):
 def test_root_may_be_the_chexpert_folder_frontal_only_and_label_subset(
         tmp_path):
     folder = write_chexpert(tmp_path, split='valid')
-    full = _build(tmp_path, split='valid')
-    inner = _build(folder, split='valid', frontal_only=True,
+    full = _build(tmp_path, split='test')
+    inner = _build(folder, split='test', frontal_only=True,
                    labels=CHEXPERT_COMPETITION_LABELS, uncertainty='ignore')
     assert len(full) == 4 and len(inner) == 3  # the lateral view is dropped
     assert inner.metainfo['classes'] == CHEXPERT_COMPETITION_LABELS
@@ -146,6 +149,41 @@ def test_packed_mask_reaches_the_data_sample_and_the_metric(tmp_path):
                                        multi_label=True)
     assert expected['accuracy'] != unmasked['accuracy']
     assert result['medical/accuracy'] == pytest.approx(expected['accuracy'])
+
+
+def _patients(dataset):
+    return {dataset.get_data_info(i)['patient_id'] for i in range(len(dataset))}
+
+
+def test_valid_csv_is_test_and_val_is_a_patient_group_of_train(
+        tmp_path, monkeypatch):
+    rows = [(p, v, v == 1, {'Edema': '1.0' if p % 2 else '0.0'})
+            for p in range(1, 21) for v in (1, 2)]
+    write_chexpert(tmp_path / 'data', rows=rows)
+    write_chexpert(tmp_path / 'data', rows=ROWS, split='valid')
+    # A relative data_root, as in the configs (it used to be joined twice).
+    monkeypatch.chdir(tmp_path)
+    train, val, test = (_build('data', split=split, val_ratio=0.2)
+                        for split in ('train', 'val', 'test'))
+    assert len(test) == 4 and _patients(test) == {
+        f'patient{p:05d}' for p in (1, 2, 3)}
+    assert all('/valid/' in test.get_data_info(i)['img_path']
+               for i in range(len(test)))
+    assert len(train) + len(val) == 40 and len(val) == 8
+    assert not _patients(train) & _patients(val)
+    paths = [{d.get_data_info(i)['img_path'] for i in range(len(d))}
+             for d in (train, val, test)]
+    assert not paths[0] & paths[2] and not paths[1] & paths[2]
+    assert osp.isfile(val.get_data_info(0)['img_path'])
+    # Seeded: the same seed gives the same patients, another seed others.
+    assert _patients(_build('data', split='val', val_ratio=0.2)) == \
+        _patients(val)
+    assert _patients(_build('data', split='val', val_ratio=0.2,
+                            seed=1)) != _patients(val)
+    with pytest.raises(ValueError, match="split='test'"):
+        _build('data', split='valid')
+    with pytest.raises(ValueError, match='val_ratio'):
+        _build('data', split='val', val_ratio=0)
 
 
 def test_base_config_packs_the_mask():

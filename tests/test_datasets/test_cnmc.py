@@ -93,9 +93,9 @@ def test_accepts_tcia_name_and_training_folder_itself(tmp_path, layout):
     assert Counter(labels_of(dataset)) == {1: 36, 0: 24}
 
 
-def test_splits_disjoint_cover_and_stratified(cnmc_root):
+def test_per_image_splits_disjoint_cover_and_stratified(cnmc_root):
     splits = {
-        split: CNMC2019(cnmc_root, split=split)
+        split: CNMC2019(cnmc_root, split=split, group_by_patient=False)
         for split in ('train', 'val', 'test')
     }
     assert [len(splits[s]) for s in ('train', 'val', 'test')] == [42, 9, 9]
@@ -104,6 +104,10 @@ def test_splits_disjoint_cover_and_stratified(cnmc_root):
     assert not paths[1] & paths[2]
     assert paths[0] | paths[1] | paths[2] == paths_of(
         CNMC2019(cnmc_root, split='all'))
+    # Per image, patients do cross the splits (what the default prevents).
+    patients = [{d.get_data_info(i)['patient_id'] for i in range(len(d))}
+                for d in splits.values()]
+    assert patients[0] & patients[2]
     # Stratified: each split's blast count is within one image of 60%.
     for dataset in splits.values():
         assert abs(sum(labels_of(dataset)) - 0.6 * len(dataset)) <= 1
@@ -117,11 +121,11 @@ def test_split_deterministic_per_seed_and_differs_across_seeds(cnmc_root):
     assert first != other
 
 
-def test_group_by_patient_puts_each_patient_in_one_split(cnmc_root):
+def test_default_split_puts_each_patient_in_one_split(cnmc_root):
     patients = {}
     total = 0
     for split in ('train', 'val', 'test'):
-        dataset = CNMC2019(cnmc_root, split=split, group_by_patient=True)
+        dataset = CNMC2019(cnmc_root, split=split)
         total += len(dataset)
         patients[split] = {
             dataset.get_data_info(i)['patient_id']
@@ -197,9 +201,13 @@ def test_group_by_patient_needs_uid_names(fresh_root):
         for i in range(len(dataset))
     }
     assert patient_of_path[str(odd)] is None
+    # The default split is by patient, so an unnamed file is refused ...
     with pytest.raises(ValueError, match='UID_') as error:
-        CNMC2019(str(fresh_root), group_by_patient=True)
+        CNMC2019(str(fresh_root))
     assert str(odd) in str(error.value)
+    assert 'group_by_patient=False' in str(error.value)
+    # ... unless the per-image split is asked for.
+    assert len(CNMC2019(str(fresh_root), group_by_patient=False)) > 0
 
 
 def test_corrupt_image_is_named(fresh_root):

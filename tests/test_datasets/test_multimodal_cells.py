@@ -68,15 +68,19 @@ def test_folds_partition_the_cells_stratified_and_seeded(tmp_path):
     write_cells(tmp_path, num_per_class=10)
     all_ids = ids(cells(tmp_path, split='all'))
     tests = []
+    with pytest.raises(ValueError, match='too small for 40 samples'):
+        cells(tmp_path, fold=0, split='val', val_ratio=0.1)
     for fold in range(5):
-        train = cells(tmp_path, fold=fold, split='train')
-        test = cells(tmp_path, fold=fold, split='test')
+        train = cells(tmp_path, fold=fold, split='train', val_ratio=0.25)
+        test = cells(tmp_path, fold=fold, split='test', val_ratio=0.25)
+        val = ids(cells(tmp_path, fold=fold, split='val', val_ratio=0.25))
         assert ids(train).isdisjoint(ids(test))
-        assert ids(train) | ids(test) == all_ids
+        assert ids(train) | val | ids(test) == all_ids
         labels = [test.get_data_info(i)['gt_label'] for i in range(len(test))]
         assert np.bincount(labels, minlength=5).tolist() == [2] * 5
-        # val is the held-out fold when val_ratio == 0
-        assert ids(cells(tmp_path, fold=fold, split='val')) == ids(test)
+        # val is a part of the training folds, never the held-out fold
+        assert len(val) == 10 and not val & ids(test)
+        assert not val & ids(train)
         tests.append(ids(test))
     assert set.union(*tests) == all_ids and sum(map(len, tests)) == 50
     assert ids(cells(tmp_path, fold=1, split='test', seed=3)) == ids(
@@ -94,12 +98,23 @@ def test_val_ratio_carves_val_out_of_the_training_folds(tmp_path):
     assert not (train & val) and not (train & test) and not (val & test)
 
 
+def test_val_ratio_zero_has_no_val_split(tmp_path):
+    write_cells(tmp_path, num_per_class=10)
+    train = cells(tmp_path, fold=1, split='train', val_ratio=0)
+    test = cells(tmp_path, fold=1, split='test', val_ratio=0)
+    assert len(train) == 40 and not ids(train) & ids(test)
+    with pytest.raises(ValueError, match='test fold'):
+        cells(tmp_path, fold=1, split='val', val_ratio=0)
+
+
 def test_group_column_keeps_donors_in_one_fold(tmp_path):
     rows = write_cells(tmp_path, num_per_class=10)
     donor = {r['id']: r['donor'] for r in rows}
-    train = cells(tmp_path, split='train', num_folds=3, group_column='donor')
-    test = cells(tmp_path, split='test', num_folds=3, group_column='donor')
-    assert not {donor[i] for i in ids(train)} & {donor[i] for i in ids(test)}
+    kw = dict(num_folds=3, group_column='donor', val_ratio=0.3)
+    train, val, test = ({donor[i]
+                         for i in ids(cells(tmp_path, split=split, **kw))}
+                        for split in ('train', 'val', 'test'))
+    assert val and not train & test and not train & val and not val & test
 
 
 def test_clear_errors(tmp_path):

@@ -35,6 +35,7 @@ def write_cv_config(tmp_path):
         modalities=tuple(meta['modalities']),
         metainfo=dict(classes=tuple(meta['classes'])),
         num_folds=5,
+        val_ratio=0.25,
         fold=0,
         serialize_data=False)
     loader = "dict(batch_size=8, num_workers=0, persistent_workers=False, "

@@ -1,7 +1,9 @@
 # CheXpert-v1.0-small (teacher-assistant paper, seed 004): 14 observations,
-# multi-label. Train on train.csv (uncertain labels -> 1, U-Ones); validate
-# and test on the 202 frontal images of valid.csv (the paper's validation
-# set; its labels have no uncertain entries). Put the download (or a link)
+# multi-label. Train on 90% of train.csv's patients (uncertain labels -> 1,
+# U-Ones), select checkpoints on the frontal images of the other 10%
+# (split='val', grouped by patient), and test on the 202 frontal images of
+# valid.csv (the official radiologist-labelled set; the paper reports on it,
+# its labels have no uncertain entries). Put the download (or a link)
 # at data/chexpert/ so that data/chexpert/CheXpert-v1.0-small/train.csv
 # exists. U-Ignore: uncertainty='ignore' masks uncertain labels out of the
 # distillers' losses and the metric (plain classifier stages count them as
@@ -46,9 +48,18 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         **chexpert_cfg,
-        split='valid',
+        split='val',
         frontal_only=True,
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        **chexpert_cfg,
+        split='test',
+        frontal_only=True,
+        pipeline=test_pipeline))
 val_evaluator = dict(type='MedicalMetric', multi_label=True)
 test_evaluator = val_evaluator
