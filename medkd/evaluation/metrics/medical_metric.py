@@ -16,7 +16,10 @@ from mmpretrain.structures import label_to_onehot
 from sklearn.metrics import (confusion_matrix, precision_recall_fscore_support,
                              roc_auc_score)
 
+from medkd.evaluation.statistics import bootstrap_ci, youden_threshold
 from medkd.registry import METRICS
+from .calibration import (binary_confidences, brier_score,
+                          expected_calibration_error)
 
 __all__ = ['compute_medical_metrics', 'MedicalMetric']
 
@@ -28,7 +31,8 @@ def compute_medical_metrics(
         mask: Optional[np.ndarray] = None,
         thr: float = 0.5,
         class_names: Optional[Sequence[str]] = None,
-        pos_label: int = 1) -> Dict[str, float]:
+        pos_label: int = 1,
+        decision_threshold: Optional[float] = None) -> Dict[str, float]:
     """Compute classification metrics for medical images.
 
     All values are percentages in ``[0, 100]`` except the AUC values
@@ -53,13 +57,25 @@ def compute_medical_metrics(
     (mean of sensitivity and specificity) and ``f1`` (of the positive class).
     (The ``_macro`` values average both classes, so macro sensitivity equals
     macro specificity for two classes: quote the positive-class ones.)
+    With ``decision_threshold`` a binary prediction is positive when the
+    positive-class score is at least the threshold (e.g. Youden's, chosen on
+    val), instead of the arg-max; every thresholded metric then uses it.
+
+    Calibration, for every task: ``ece``, the expected calibration error in
+    percent (15 equal-width bins of the top-class confidence; for
+    multi-label the mean over labels of each label's binary ECE, also as
+    ``ece/<name>``), and ``brier``, the Brier score (not a percentage:
+    ``mean sum_c (p_c - y_c)^2`` in ``[0, 2]`` for single-label, the mean
+    squared error of the unmasked entries in ``[0, 1]`` for multi-label).
 
     Multi-label keys: ``auc/<name>`` per label (``auc/<index>`` without
     ``class_names``) and ``auc_mean``; ``precision``, ``recall``, ``f1`` and
     ``specificity`` with the suffix ``_macro`` and ``_weighted`` (weighted by
     the number of unmasked positives), each computed per label on that
     label's unmasked entries with predictions ``scores >= thr``; and
-    ``accuracy``, the fraction of unmasked entries predicted correctly.
+    ``accuracy``, the fraction of unmasked entries predicted correctly;
+    ``sensitivity_macro`` / ``_weighted`` (= recall) too, and per label
+    ``sensitivity/<name>`` and ``specificity/<name>`` at ``thr``.
 
     Args:
         scores (np.ndarray): Probabilities, ``(N, C)`` softmax scores for
@@ -78,6 +94,9 @@ def compute_medical_metrics(
             Defaults to None, using indices.
         pos_label (int): The positive class of a binary task. Defaults
             to 1.
+        decision_threshold (float, optional): Binary tasks only: the
+            positive-class score from which a prediction is positive.
+            Defaults to None (arg-max).
 
     Returns:
         Dict[str, float]: The metric values.
@@ -104,8 +123,12 @@ def compute_medical_metrics(
     if num_classes == 2 and pos_label not in (0, 1):
         raise ValueError('compute_medical_metrics expected pos_label 0 or 1 '
                          f'for a binary task, but found {pos_label}.')
+    if decision_threshold is not None and num_classes != 2:
+        raise ValueError('compute_medical_metrics: `decision_threshold` '
+                         'applies to binary tasks only, but the scores have '
+                         f'{num_classes} classes.')
     return _single_label_metrics(scores, labels, list(class_names),
-                                 pos_label)
+                                 pos_label, decision_threshold)
 
 
 def _binary_metrics(labels: np.ndarray, preds: np.ndarray,
@@ -128,9 +151,12 @@ def _binary_metrics(labels: np.ndarray, preds: np.ndarray,
         f1=float(_safe_divide(2 * tp, 2 * tp + fp + fn) * 100))
 
 
-def _single_label_metrics(scores: np.ndarray, labels: np.ndarray,
-                          class_names: List[str],
-                          pos_label: int = 1) -> Dict[str, float]:
+def _single_label_metrics(
+        scores: np.ndarray,
+        labels: np.ndarray,
+        class_names: List[str],
+        pos_label: int = 1,
+        decision_threshold: Optional[float] = None) -> Dict[str, float]:
     """Single-label metrics, see :func:`compute_medical_metrics`."""
     num_classes = scores.shape[1]
     if labels.shape != (len(scores), ):
@@ -142,7 +168,11 @@ def _single_label_metrics(scores: np.ndarray, labels: np.ndarray,
         raise ValueError('compute_medical_metrics expected labels in '
                          f'[0, {num_classes}), but found values in '
                          f'[{labels.min()}, {labels.max()}].')
-    preds = scores.argmax(axis=1)
+    if decision_threshold is None:
+        preds = scores.argmax(axis=1)
+    else:
+        preds = np.where(scores[:, pos_label] >= decision_threshold,
+                         pos_label, 1 - pos_label)
     class_ids = list(range(num_classes))
 
     results = {'accuracy': float((preds == labels).mean() * 100)}
@@ -183,6 +213,13 @@ def _single_label_metrics(scores: np.ndarray, labels: np.ndarray,
                                    if defined.any() else float('nan'))
         undefined = [class_names[c] for c in np.flatnonzero(~defined)]
     _warn_undefined_auc(undefined)
+    # Calibration of the top (arg-max) class, whatever decision threshold.
+    top = scores.argmax(axis=1)
+    results['ece'] = expected_calibration_error(scores.max(axis=1),
+                                                top == labels) * 100
+    results['brier'] = brier_score(scores, labels)
+    if decision_threshold is not None:
+        results['decision_threshold'] = float(decision_threshold)
     return results
 
 
@@ -218,6 +255,7 @@ def _multi_label_metrics(scores: np.ndarray, labels: np.ndarray,
         key: []
         for key in ('auc', 'precision', 'recall', 'f1', 'specificity')
     }
+    eces = []
     positives = []
     for j in range(scores.shape[1]):
         keep = mask[:, j]
@@ -239,6 +277,9 @@ def _multi_label_metrics(scores: np.ndarray, labels: np.ndarray,
         per_label['specificity'].append(
             _safe_divide(true_neg, true_neg + false_pos))
         positives.append(y_true.sum())
+        eces.append(
+            expected_calibration_error(
+                *binary_confidences(scores[keep, j], y_true, thr=0.5)) * 100)
 
     aucs = np.array(per_label.pop('auc'))
     results = {
@@ -247,11 +288,22 @@ def _multi_label_metrics(scores: np.ndarray, labels: np.ndarray,
     }
     results['auc_mean'] = _nan_mean(aucs)
     positives = np.array(positives)
+    per_label['sensitivity'] = per_label['recall']
     for key, values in per_label.items():
         values = np.array(values, dtype=np.float64)
         results[f'{key}_macro'] = float(values.mean() * 100)
         results[f'{key}_weighted'] = _weighted_mean(values, positives) * 100
+    for key in ('sensitivity', 'specificity'):
+        for name, value in zip(class_names, per_label[key]):
+            results[f'{key}/{name}'] = float(value * 100)
     results['accuracy'] = float((preds == labels)[mask].mean() * 100)
+    eces = np.array(eces)
+    results['ece'] = _nan_mean(eces)
+    results.update(
+        {f'ece/{name}': float(e)
+         for name, e in zip(class_names, eces)})
+    results['brier'] = brier_score(scores, labels, multi_label=True,
+                                   mask=mask)
     _warn_undefined_auc(
         [class_names[j] for j in np.flatnonzero(~np.isfinite(aucs))])
     return results
@@ -335,6 +387,23 @@ class MedicalMetric(BaseMetric):
             ``'teacher_swin'``. Defaults to None, using ``'medical'``.
         pos_label (int): Positive class of a binary task (sensitivity,
             PPV, ... are the positive class's). Defaults to 1.
+        decision_threshold (float, optional): Binary tasks: predict the
+            positive class when its score is at least this (e.g. the Youden
+            threshold found on val, see ``tools/test.py
+            --youden-threshold``); reported as ``decision_threshold``.
+            Defaults to None (arg-max).
+        youden (bool): Binary tasks: also report ``youden_threshold``, the
+            positive-class score threshold maximising sensitivity +
+            specificity on the evaluated samples. Choose it on val, never on
+            test. Defaults to False.
+        ci (bool): Add percentile-bootstrap confidence intervals
+            ``<metric>_ci_low`` / ``<metric>_ci_high`` of accuracy, weighted
+            F1, sensitivity, specificity and AUC (see
+            :func:`~medkd.evaluation.statistics.bootstrap_ci`). Defaults to
+            False.
+        n_bootstrap (int): Resamples of the CIs. Defaults to 1000.
+        ci_level (float): Confidence level of the CIs. Defaults to 0.95.
+        seed (int): Seed of the resampling. Defaults to 0.
     """
     default_prefix: Optional[str] = 'medical'
 
@@ -344,9 +413,28 @@ class MedicalMetric(BaseMetric):
                  score_field: str = 'pred_score',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
-                 pos_label: int = 1) -> None:
+                 pos_label: int = 1,
+                 decision_threshold: Optional[float] = None,
+                 youden: bool = False,
+                 ci: bool = False,
+                 n_bootstrap: int = 1000,
+                 ci_level: float = 0.95,
+                 seed: int = 0) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if (youden or decision_threshold is not None) and multi_label:
+            raise ValueError(
+                'MedicalMetric: `youden` / `decision_threshold` apply to '
+                'binary single-label tasks; multi-label tasks use `thr`.')
+        if not 0 < ci_level < 1:
+            raise ValueError(
+                f'MedicalMetric: `ci_level` must be in (0, 1), got {ci_level}.')
         self.pos_label = pos_label
+        self.decision_threshold = decision_threshold
+        self.youden = youden
+        self.ci = ci
+        self.n_bootstrap = n_bootstrap
+        self.ci_level = ci_level
+        self.seed = seed
         self.multi_label = multi_label
         self.thr = thr
         self.score_field = score_field
@@ -408,5 +496,28 @@ class MedicalMetric(BaseMetric):
                                           mask=mask,
                                           thr=self.thr,
                                           class_names=class_names,
-                                          pos_label=self.pos_label)
+                                          pos_label=self.pos_label,
+                                          decision_threshold=self.
+                                          decision_threshold)
+        binary = not self.multi_label and scores.shape[1] == 2
+        if (self.youden or self.decision_threshold is not None) and not binary:
+            raise ValueError(
+                'MedicalMetric: `youden` / `decision_threshold` need a binary '
+                f'task, but the scores have {scores.shape[1]} classes.')
+        if self.youden:
+            metrics['youden_threshold'] = youden_threshold(
+                labels == self.pos_label, scores[:, self.pos_label])
+        if self.ci:
+            metrics.update(
+                bootstrap_ci(
+                    scores,
+                    labels,
+                    multi_label=self.multi_label,
+                    mask=mask,
+                    n_bootstrap=self.n_bootstrap,
+                    seed=self.seed,
+                    level=self.ci_level,
+                    thr=self.thr,
+                    pos_label=self.pos_label,
+                    decision_threshold=self.decision_threshold))
         return {key: float(value) for key, value in metrics.items()}

@@ -1,0 +1,321 @@
+"""Uncertainty of test-set metrics: bootstrap CIs and paired comparisons.
+
+A test set of a few hundred medical images gives metrics with wide
+sampling error. :func:`bootstrap_ci` gives the percentile bootstrap
+interval of one model's metrics (resampling test samples with replacement);
+:func:`paired_bootstrap` the interval and p-value of the difference between
+two models scored on the *same* resampled samples, and
+:func:`mcnemar_exact` McNemar's exact test of two accuracies.
+
+The resampled statistics are computed by :func:`summary_statistics`, a
+vectorised numpy re-implementation of the keys of
+:func:`~medkd.evaluation.metrics.medical_metric.compute_medical_metrics`
+listed in :data:`CI_METRICS` (a test checks both agree).
+"""
+from typing import Dict, NamedTuple, Optional, Sequence
+
+import numpy as np
+from scipy.stats import binomtest, rankdata
+from sklearn.metrics import roc_curve
+
+__all__ = [
+    'CI_METRICS', 'ci_metric_names', 'summary_statistics', 'bootstrap_ci',
+    'paired_bootstrap', 'PairedResult', 'mcnemar_exact', 'youden_threshold',
+    'bootstrap_indices'
+]
+
+#: The metrics given a CI, per task kind (keys of compute_medical_metrics).
+CI_METRICS = {
+    'binary': ('accuracy', 'f1_weighted', 'sensitivity', 'specificity',
+               'auc'),
+    'multi_class': ('accuracy', 'f1_weighted', 'sensitivity_macro',
+                    'specificity_macro', 'auc'),
+    'multi_label': ('accuracy', 'f1_weighted', 'sensitivity_macro',
+                    'specificity_macro', 'auc_mean'),
+}
+
+
+def ci_metric_names(num_classes: int, multi_label: bool) -> Sequence[str]:
+    """The keys :func:`bootstrap_ci` reports for a task."""
+    if multi_label:
+        return CI_METRICS['multi_label']
+    return CI_METRICS['binary' if num_classes == 2 else 'multi_class']
+
+
+def youden_threshold(labels: np.ndarray, pos_scores: np.ndarray) -> float:
+    """The score threshold maximising Youden's J = sensitivity +
+    specificity - 1 on these samples (choose it on val, apply it on test).
+
+    Args:
+        labels (np.ndarray): ``(N, )`` 0/1, 1 = positive.
+        pos_scores (np.ndarray): ``(N, )`` probability of the positive class.
+
+    Returns:
+        float: The threshold ``t``; predict positive when ``score >= t``.
+    """
+    labels = np.asarray(labels).astype(bool)
+    if labels.all() or not labels.any():
+        raise ValueError('Youden threshold needs positive and negative '
+                         f'samples, but all {len(labels)} are '
+                         f'{"positive" if labels.all() else "negative"}.')
+    fpr, tpr, thresholds = roc_curve(labels, pos_scores)
+    best = int(np.argmax(tpr - fpr))
+    return float(min(thresholds[best], 1.0))
+
+
+def _rank_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney statistic (ties count 1/2); NaN when only
+    one class is present. Equal to sklearn's ``roc_auc_score``."""
+    positives = int(y_true.sum())
+    negatives = len(y_true) - positives
+    if positives == 0 or negatives == 0:
+        return float('nan')
+    ranks = rankdata(y_score)
+    return float((ranks[y_true.astype(bool)].sum() - positives *
+                  (positives + 1) / 2) / (positives * negatives))
+
+
+def _ratio(num, den):
+    num = np.asarray(num, np.float64)
+    den = np.asarray(den, np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def summary_statistics(scores: np.ndarray,
+                       labels: np.ndarray,
+                       multi_label: bool = False,
+                       mask: Optional[np.ndarray] = None,
+                       thr: float = 0.5,
+                       pos_label: int = 1,
+                       decision_threshold: Optional[float] = None
+                       ) -> Dict[str, float]:
+    """The :func:`ci_metric_names` metrics of one set of predictions, fast.
+
+    Same definitions and units as ``compute_medical_metrics`` (percent;
+    AUC in ``[0, 1]``). ``decision_threshold`` (binary only) predicts the
+    positive class when its score is at least the threshold, instead of
+    the arg-max.
+    """
+    scores = np.asarray(scores, np.float64)
+    labels = np.asarray(labels)
+    n, num_classes = scores.shape
+    if multi_label:
+        keep = (np.ones(scores.shape, bool)
+                if mask is None else np.asarray(mask).astype(bool))
+        y = labels.astype(bool) & keep
+        pred = (scores >= thr) & keep
+        tp = (y & pred).sum(0)
+        fp = (~y & pred & keep).sum(0)
+        fn = (y & ~pred).sum(0)
+        tn = keep.sum(0) - tp - fp - fn
+        positives = y.sum(0)
+        f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+        aucs = np.array([
+            _rank_auc(y[keep[:, j], j], scores[keep[:, j], j])
+            for j in range(num_classes)
+        ])
+        finite = aucs[np.isfinite(aucs)]
+        return dict(
+            accuracy=float((tp.sum() + tn.sum()) / keep.sum() * 100),
+            f1_weighted=float(
+                (f1 * positives).sum() / positives.sum() *
+                100) if positives.sum() else 0.0,
+            sensitivity_macro=float(_ratio(tp, tp + fn).mean() * 100),
+            specificity_macro=float(_ratio(tn, tn + fp).mean() * 100),
+            auc_mean=float(finite.mean()) if len(finite) else float('nan'))
+
+    labels = labels.astype(np.int64)
+    if decision_threshold is not None and num_classes == 2:
+        positive = scores[:, pos_label] >= decision_threshold
+        pred = np.where(positive, pos_label, 1 - pos_label)
+    else:
+        pred = scores.argmax(1)
+    cm = np.bincount(
+        labels * num_classes + pred,
+        minlength=num_classes**2).reshape(num_classes, num_classes)
+    tp = np.diag(cm).astype(np.float64)
+    fp = cm.sum(0) - tp
+    fn = cm.sum(1) - tp
+    tn = n - tp - fp - fn
+    support = cm.sum(1)
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    result = dict(
+        accuracy=float(tp.sum() / n * 100),
+        f1_weighted=float((f1 * support).sum() / n * 100))
+    sensitivity, specificity = _ratio(tp, tp + fn), _ratio(tn, tn + fp)
+    if num_classes == 2:
+        result['sensitivity'] = float(sensitivity[pos_label] * 100)
+        result['specificity'] = float(specificity[pos_label] * 100)
+        result['auc'] = _rank_auc(labels == pos_label, scores[:, pos_label])
+    else:
+        result['sensitivity_macro'] = float(sensitivity.mean() * 100)
+        result['specificity_macro'] = float(specificity.mean() * 100)
+        aucs = np.array([
+            _rank_auc(labels == c, scores[:, c]) for c in range(num_classes)
+        ])
+        finite = aucs[np.isfinite(aucs)]
+        result['auc'] = float(finite.mean()) if len(finite) else float('nan')
+    return result
+
+
+def bootstrap_indices(num_samples: int, n_bootstrap: int,
+                      seed: int) -> np.ndarray:
+    """``(n_bootstrap, num_samples)`` resampling indices (with
+    replacement) from ``np.random.default_rng(seed)``."""
+    if n_bootstrap < 1:
+        raise ValueError(f'n_bootstrap must be >= 1, got {n_bootstrap}.')
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, num_samples, size=(n_bootstrap, num_samples))
+
+
+def bootstrap_ci(scores: np.ndarray,
+                 labels: np.ndarray,
+                 multi_label: bool = False,
+                 mask: Optional[np.ndarray] = None,
+                 n_bootstrap: int = 1000,
+                 seed: int = 0,
+                 level: float = 0.95,
+                 **kwargs) -> Dict[str, float]:
+    """Percentile bootstrap CIs of :func:`summary_statistics`.
+
+    Resamples the N samples with replacement ``n_bootstrap`` times
+    (:func:`bootstrap_indices`), computes the metrics on each resample and
+    returns the ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles as
+    ``<metric>_ci_low`` / ``<metric>_ci_high``. Resamples on which a metric
+    is undefined (an AUC with one class) are left out of its percentiles.
+
+    Args:
+        scores, labels, multi_label, mask: As ``compute_medical_metrics``.
+        n_bootstrap (int): Number of resamples. Defaults to 1000.
+        seed (int): Seed of the resampling. Defaults to 0.
+        level (float): Confidence level. Defaults to 0.95.
+        **kwargs: ``thr``, ``pos_label``, ``decision_threshold`` of
+            :func:`summary_statistics`.
+
+    Returns:
+        dict[str, float]: The bounds.
+    """
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    mask = None if mask is None else np.asarray(mask)
+    values = [
+        summary_statistics(
+            scores[idx],
+            labels[idx],
+            multi_label=multi_label,
+            mask=None if mask is None else mask[idx],
+            **kwargs)
+        for idx in bootstrap_indices(len(scores), n_bootstrap, seed)
+    ]
+    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    bounds = {}
+    for key in values[0]:
+        column = np.array([v[key] for v in values])
+        column = column[np.isfinite(column)]
+        lo, hi = (np.percentile(column, [low, high]) if len(column) else
+                  (float('nan'), float('nan')))
+        bounds[f'{key}_ci_low'], bounds[f'{key}_ci_high'] = float(lo), float(
+            hi)
+    return bounds
+
+
+class PairedResult(NamedTuple):
+    """One metric of two models on the same samples.
+
+    Attributes:
+        a (float): Model A's value on all samples.
+        b (float): Model B's value on all samples.
+        diff (float): ``b - a``.
+        ci_low (float): Lower bound of the paired-bootstrap CI of ``diff``.
+        ci_high (float): Upper bound.
+        p_value (float): Two-sided paired-bootstrap p-value of ``diff != 0``:
+            ``min(1, 2 * min(P*(d <= 0), P*(d >= 0)))`` over the resampled
+            differences ``d``.
+    """
+    a: float
+    b: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def paired_bootstrap(scores_a: np.ndarray,
+                     scores_b: np.ndarray,
+                     labels: np.ndarray,
+                     multi_label: bool = False,
+                     mask: Optional[np.ndarray] = None,
+                     n_bootstrap: int = 1000,
+                     seed: int = 0,
+                     level: float = 0.95,
+                     **kwargs) -> Dict[str, PairedResult]:
+    """Paired-bootstrap comparison of two models on the same samples.
+
+    Both models are scored on the same resampled indices, so the spread of
+    ``b - a`` reflects only how the models differ, not which samples the
+    test set happened to hold.
+
+    Args:
+        scores_a, scores_b (np.ndarray): ``(N, C)`` probabilities of A, B.
+        labels, multi_label, mask: As ``compute_medical_metrics``.
+        n_bootstrap, seed, level, **kwargs: As :func:`bootstrap_ci`.
+
+    Returns:
+        dict[str, PairedResult]: One result per metric.
+    """
+    scores_a, scores_b = np.asarray(scores_a), np.asarray(scores_b)
+    labels = np.asarray(labels)
+    mask = None if mask is None else np.asarray(mask)
+    if scores_a.shape != scores_b.shape:
+        raise ValueError(f'scores of A {scores_a.shape} and B '
+                         f'{scores_b.shape} differ in shape')
+
+    def stats(scores, idx=slice(None)):
+        return summary_statistics(
+            scores[idx],
+            labels[idx],
+            multi_label=multi_label,
+            mask=None if mask is None else mask[idx],
+            **kwargs)
+
+    full_a, full_b = stats(scores_a), stats(scores_b)
+    diffs = {key: [] for key in full_a}
+    for idx in bootstrap_indices(len(labels), n_bootstrap, seed):
+        a, b = stats(scores_a, idx), stats(scores_b, idx)
+        for key in diffs:
+            diffs[key].append(b[key] - a[key])
+    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    results = {}
+    for key, values in diffs.items():
+        d = np.array(values)
+        d = d[np.isfinite(d)]
+        if len(d):
+            lo, hi = np.percentile(d, [low, high])
+            p = min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0)))
+        else:
+            lo = hi = p = float('nan')
+        results[key] = PairedResult(full_a[key], full_b[key],
+                                    full_b[key] - full_a[key], float(lo),
+                                    float(hi), float(p))
+    return results
+
+
+def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
+    """McNemar's exact test of two classifiers' accuracies on the same
+    samples: a two-sided binomial test of the discordant pairs.
+
+    Args:
+        correct_a, correct_b (np.ndarray): ``(N, )`` whether A / B is right
+            on each sample.
+
+    Returns:
+        dict: ``only_a`` (A right, B wrong), ``only_b`` and ``p_value`` (1
+        when there is no discordant pair).
+    """
+    correct_a = np.asarray(correct_a, bool)
+    correct_b = np.asarray(correct_b, bool)
+    only_a = int(np.sum(correct_a & ~correct_b))
+    only_b = int(np.sum(~correct_a & correct_b))
+    discordant = only_a + only_b
+    p_value = 1.0 if discordant == 0 else float(
+        binomtest(only_a, discordant, 0.5).pvalue)
+    return dict(only_a=only_a, only_b=only_b, p_value=p_value)
