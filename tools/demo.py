@@ -18,7 +18,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from terminaltables import GithubFlavoredMarkdownTable
 
-from medkd.apis import mean_std_cell, run_seed, seed_work_dir
+from medkd.apis import metric_cell, run_seed, seed_work_dir
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
 
@@ -187,10 +187,9 @@ def main():
 
         def cell(split, key, digits=2):
             # multi-label metrics report the mean of the per-label AUCs
-            return mean_std_cell([
-                r[split].get(key, r[split].get(f'{key}_mean'))
-                for r in runs
-            ], digits)
+            if key not in runs[0][split]:
+                key = f'{key}_mean'
+            return metric_cell([r[split] for r in runs], key, digits)
 
         rows.append([
             name, f'{student_params(cfg):,}', cell('val', 'medical/accuracy'),
@@ -199,8 +198,9 @@ def main():
             cell('test', 'medical/auc', 4)
         ])
     table = GithubFlavoredMarkdownTable(rows)
-    seeds = ('' if args.seeds == 1 else
-             f', students: mean ± std over {args.seeds} seeds')
+    seeds = (', one run: [bootstrap 95% CI]' if args.seeds == 1 else
+             f', students: mean ± std over {args.seeds} seeds, a single '
+             'run [bootstrap 95% CI]')
     table.title = (f'medkd demo: {args.method} on SyntheticCells (test split'
                    f'{seeds})')
     logger.info('\n' + table.table)

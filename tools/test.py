@@ -5,6 +5,11 @@
 
 ``--out`` dumps every sample's prediction (scores, labels and method outputs
 such as per-sample gate weights) with mmengine's ``DumpResults``.
+``--ci`` adds 95 % percentile-bootstrap intervals (``medical/<metric>_ci_low``
+/ ``_ci_high``, 1000 resamples of the test samples). ``--youden-threshold``
+(binary tasks) first evaluates the checkpoint on the *val* split, takes the
+positive-class threshold maximising Youden's J there, and applies it to
+test; the test metrics then carry it as ``medical/decision_threshold``.
 """
 import argparse
 import os
@@ -12,6 +17,8 @@ import os
 from mmengine.config import Config, DictAction
 
 from medkd.apis import build_runner, close_distributed, set_work_dir
+from medkd.apis.evaluate import (medical_metrics_of, set_metric_options,
+                                 youden_from_val)
 
 
 def parse_args():
@@ -20,6 +27,15 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument('--out', help='dump per-sample predictions (.pkl)')
+    parser.add_argument(
+        '--ci',
+        action='store_true',
+        help='add bootstrap 95%% confidence intervals to the test metrics')
+    parser.add_argument(
+        '--youden-threshold',
+        action='store_true',
+        help='binary tasks: choose the decision threshold on val (Youden) '
+        'and apply it to test')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -44,6 +60,20 @@ def main():
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
+    if args.ci:
+        set_metric_options(cfg, 'test_evaluator', '--ci', ci=True)
+    if args.youden_threshold:
+        thresholds = youden_from_val(cfg, args.checkpoint)
+        set_metric_options(cfg, 'test_evaluator', '--youden-threshold')
+        for entry in medical_metrics_of(cfg.test_evaluator):
+            prefix = entry.get('prefix') or 'medical'
+            if prefix not in thresholds:
+                raise ValueError(
+                    f'--youden-threshold: the test MedicalMetric {prefix!r} '
+                    f'has no val counterpart (val: {sorted(thresholds)}).')
+            entry['decision_threshold'] = thresholds[prefix]
+            print(f'Youden threshold chosen on val for {prefix}: '
+                  f'{thresholds[prefix]:.4f}')
     if args.out:
         evaluator = cfg.test_evaluator
         evaluators = list(evaluator) if isinstance(evaluator,

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.config import Config
 
+from .evaluate import medical_metrics_of, set_metric_options
 from .stages import final_checkpoint
 from .train import build_runner
 
@@ -30,12 +31,18 @@ def _numbers(metrics: dict) -> Dict[str, float]:
     }
 
 
-def _evaluate(cfg: Config, ckpt: str, loader: str) -> Dict[str, float]:
-    """Test ``ckpt`` on ``cfg``'s ``loader`` (e.g. ``'val_dataloader'``)."""
+def _evaluate(cfg: Config,
+              ckpt: str,
+              loader: str,
+              ci: bool = False) -> Dict[str, float]:
+    """Test ``ckpt`` on ``cfg``'s ``loader`` (e.g. ``'val_dataloader'``),
+    with bootstrap CIs when ``ci`` and the evaluator has a MedicalMetric."""
     cfg = copy.deepcopy(cfg)
     cfg.test_dataloader = cfg[loader]
     cfg.test_evaluator = cfg.get(
         loader.replace('dataloader', 'evaluator'), cfg.test_evaluator)
+    if ci and medical_metrics_of(cfg.test_evaluator):
+        set_metric_options(cfg, 'test_evaluator', 'ci', ci=True)
     cfg.load_from = ckpt
     return _numbers(build_runner(cfg).test())
 
@@ -68,7 +75,8 @@ def run_seed(cfg: Config,
         dict: ``{'val': metrics, 'test': metrics[, 'train': metrics],
         'checkpoint': path, 'seed': seed}``, each metrics dict ``{metric
         key: value}`` of the final checkpoint (never the best on val or
-        test).
+        test); the test metrics carry bootstrap 95 % CIs
+        (``<metric>_ci_low`` / ``_ci_high``).
     """
     metrics_file = osp.join(work_dir, METRICS_FILE)
     if osp.isfile(metrics_file) and not force:
@@ -85,7 +93,7 @@ def run_seed(cfg: Config,
         ckpt = final_checkpoint(work_dir, cfg)
     results = dict(
         val=_evaluate(cfg, ckpt, 'val_dataloader'),
-        test=_evaluate(cfg, ckpt, 'test_dataloader'))
+        test=_evaluate(cfg, ckpt, 'test_dataloader', ci=True))
     if train_metrics:
         cfg.train_as_test_dataloader = train_split_as_test(cfg)
         results['train'] = _evaluate(cfg, ckpt, 'train_as_test_dataloader')
@@ -117,6 +125,20 @@ def mean_std_cell(values: List[float], digits: int = 2) -> str:
         return f'{values[0]:.{digits}f}'
     return (f'{values.mean():.{digits}f} ± '
             f'{values.std(ddof=1):.{digits}f}')
+
+
+def metric_cell(runs: Sequence[Dict[str, float]],
+                key: str,
+                digits: int = 2) -> str:
+    """One table cell of ``key`` over runs: ``'mean ± std'`` over several
+    runs; for a single run its value with the bootstrap CI,
+    ``'v [low, high]'``, when the run has one."""
+    values = [float(r[key]) for r in runs]
+    low, high = f'{key}_ci_low', f'{key}_ci_high'
+    if len(runs) == 1 and low in runs[0] and high in runs[0]:
+        return (f'{values[0]:.{digits}f} [{float(runs[0][low]):.{digits}f}, '
+                f'{float(runs[0][high]):.{digits}f}]')
+    return mean_std_cell(values, digits)
 
 
 def seed_work_dir(root: str, name: str, seed: int) -> str:

@@ -65,3 +65,14 @@ def test_compare_runs_trains_every_seed_and_reports_mean_std(
 def test_compare_runs_refuses_mismatched_names(tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         run_tool(monkeypatch, 'a.py', 'b.py', '--names', 'only_one')
+
+
+def test_metric_cell_shows_a_ci_for_one_run_and_mean_std_for_several():
+    from medkd.apis import metric_cell
+    one = [{'acc': 80.0, 'acc_ci_low': 71.5, 'acc_ci_high': 88.25}]
+    assert metric_cell(one, 'acc') == '80.00 [71.50, 88.25]'
+    several = [{'acc': 80.0, 'acc_ci_low': 1.0, 'acc_ci_high': 2.0},
+               {'acc': 84.0}]
+    assert metric_cell(several, 'acc') == \
+        f'82.00 ± {np.std([80.0, 84.0], ddof=1):.2f}'
+    assert metric_cell([{'acc': 80.0}], 'acc', 1) == '80.0'

@@ -39,6 +39,11 @@ def test_demo_kd_trains_teacher_once_students_per_seed_and_reuses_runs(
     metrics = json.loads((dist / 'seed_1' / 'seed_metrics.json').read_text())
     assert metrics['seed'] == 1
     assert {'val', 'test'} <= set(metrics)
+    # the single teacher run carries bootstrap CIs of its test metrics
+    teacher_test = json.loads(
+        (teacher_dir / 'seed_metrics.json').read_text())['test']
+    assert teacher_test['medical/accuracy_ci_low'] <= teacher_test[
+        'medical/accuracy'] <= teacher_test['medical/accuracy_ci_high']
     for stage in ('convnet_student_cells', 'kd/kd_convnet_wide_convnet_cells'):
         for s in (0, 1):
             assert osp.isfile(tmp_path / 'demo' / stage / f'seed_{s}' /

@@ -98,11 +98,18 @@ def _run(monkeypatch, tool, *args):
     ('analysis_tools/metrics_report.py', ()),
     ('analysis_tools/confusion_matrix.py', ('config', )),
     ('analysis_tools/gate_report.py', ('config', )),
+    ('analysis_tools/compare_predictions.py', ('twice', )),
+    ('analysis_tools/reliability_diagram.py', ('out', )),
 ])
 def test_every_tool_reading_a_dump_refuses_a_crafted_one(
         tmp_path, monkeypatch, tool, extra):
     path, target = _crafted_dump(tmp_path)
-    args = [osp.join(ROOT, GATED), path] if extra else [path]
+    args = {
+        (): [path],
+        ('config', ): [osp.join(ROOT, GATED), path],
+        ('twice', ): [path, path],
+        ('out', ): [path, '--out', tmp_path / 'diagram.png'],
+    }[extra]
     with pytest.raises(UnsafeFileError, match='evil.pkl'):
         _run(monkeypatch, tool, *args)
     assert not target.exists()

@@ -25,7 +25,7 @@ import os.path as osp
 from mmengine.config import DictAction
 from terminaltables import AsciiTable
 
-from medkd.apis import mean_std_cell, run_seed, seed_work_dir, summarise
+from medkd.apis import metric_cell, run_seed, seed_work_dir, summarise
 from medkd.apis.seeds import load_config
 
 DEFAULT_METRICS = ('medical/accuracy', 'medical/f1_weighted', 'medical/auc')
@@ -93,10 +93,12 @@ def table(summary, metrics, seeds):
     for name, entry in summary.items():
         digits = {m: 4 if 'auc' in m else 2 for m in metrics}
         rows.append([name] + [
-            mean_std_cell([r[s][m] for r in entry['runs']], digits[m])
+            metric_cell([r[s] for r in entry['runs']], m, digits[m])
             for s in splits for m in metrics
         ])
-    return AsciiTable(rows, title=f'mean ± std over {seeds} seed(s)')
+    title = ('one seed: value [bootstrap 95% CI of the test samples]'
+             if seeds == 1 else f'mean ± std over {seeds} seeds')
+    return AsciiTable(rows, title=title)
 
 
 def main():

@@ -1,0 +1,73 @@
+"""Evaluation options shared by ``tools/test.py`` and the seed / demo tools:
+confidence intervals on test and a decision threshold chosen on val."""
+import copy
+from typing import Dict, List
+
+from mmengine.config import Config
+
+from .train import build_runner
+
+__all__ = ['medical_metrics_of', 'set_metric_options', 'youden_from_val']
+
+
+def _as_list(evaluator) -> List[dict]:
+    return list(evaluator) if isinstance(evaluator, (list, tuple)) else [
+        evaluator
+    ]
+
+
+def medical_metrics_of(evaluator) -> List[dict]:
+    """The ``MedicalMetric`` entries of an evaluator config (a dict, a list
+    of dicts or ``dict(type='Evaluator', metrics=...)``)."""
+    entries = []
+    for entry in _as_list(evaluator):
+        if entry.get('type') == 'Evaluator':
+            entries += medical_metrics_of(entry.get('metrics', []))
+        elif entry.get('type') == 'MedicalMetric':
+            entries.append(entry)
+    return entries
+
+
+def set_metric_options(cfg: Config, evaluator_key: str,
+                       option: str, **options) -> Config:
+    """Set ``options`` on every ``MedicalMetric`` of ``cfg[evaluator_key]``.
+
+    Args:
+        cfg (Config): A full config; changed in place and returned.
+        evaluator_key (str): ``'val_evaluator'`` or ``'test_evaluator'``.
+        option (str): The command-line option asking for it, for the error.
+        **options: Arguments of ``MedicalMetric`` (``ci=True``, ...).
+
+    Returns:
+        Config: ``cfg``.
+    """
+    # configs often write ``test_evaluator = val_evaluator``: one object
+    cfg[evaluator_key] = copy.deepcopy(cfg[evaluator_key])
+    entries = medical_metrics_of(cfg[evaluator_key])
+    if not entries:
+        raise ValueError(
+            f'{option} needs a MedicalMetric in `{evaluator_key}`, but the '
+            f'config has {cfg[evaluator_key]}.')
+    for entry in entries:
+        entry.update(options)
+    return cfg
+
+
+def youden_from_val(cfg: Config, checkpoint: str) -> Dict[str, float]:
+    """Evaluate ``checkpoint`` on ``cfg``'s val split and return the Youden
+    threshold of each ``MedicalMetric`` there, ``{prefix: threshold}``.
+
+    The threshold is chosen on val only; apply it to test with
+    ``MedicalMetric(decision_threshold=...)``.
+    """
+    val_cfg = copy.deepcopy(cfg)
+    set_metric_options(val_cfg, 'val_evaluator', '--youden-threshold',
+                       youden=True, ci=False)
+    val_cfg.load_from = checkpoint
+    val_cfg.experiment_name = f'{cfg.get("experiment_name") or "val"}_youden'
+    metrics = build_runner(val_cfg).val()
+    thresholds = {}
+    for entry in medical_metrics_of(val_cfg.val_evaluator):
+        prefix = entry.get('prefix') or 'medical'
+        thresholds[prefix] = float(metrics[f'{prefix}/youden_threshold'])
+    return thresholds
