@@ -1,7 +1,7 @@
 # CheckpointSequence (multi-part KD) on Kather 2016: MixNet-S follows the
 # MixNet-L teacher's route, epochs 0-4 from its epoch-5 checkpoint, 5-9 from
 # epoch 10's, ... (paper, Table II: accuracy 92.10% vs 90.46% for vanilla
-# KD), T = 5, lambda = 0.5. Train configs/teachers/mixnet_l_kather.py first
+# KD), T = 5, lambda = kd_weight = 0.5. Train configs/teachers/mixnet_l_kather.py first
 # (it writes the route), then
 #   python tools/train.py \
 #       configs/checkpoint_sequence/mixnet_l_mixnet_s_kather.py
@@ -16,7 +16,8 @@ model = dict(
     student=_base_.mixnet_s_kather,
     teachers=dict(mixnet_l=dict(model=_base_.mixnet_l_kather)),
     route=dict(manifest='work_dirs/mixnet_l_kather/route/manifest.json'),
-    lambda_kd=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=5.0),
 )
 custom_hooks = [dict(type='TeacherSwitchHook')]

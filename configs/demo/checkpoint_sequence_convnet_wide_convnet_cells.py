@@ -1,7 +1,7 @@
 # Demo CheckpointSequence: the tiny convnet follows the route of
 # configs/demo/convnet_wide_route_teacher_cells.py (student epochs 0-4 from
 # the teacher's epoch-5 checkpoint, 5-9 from epoch 10's, ..., 25-29 from the
-# final one), with the `kd` demo's recommended loss (DIST, alpha 0.5) so it
+# final one), with the `kd` demo's recommended loss (DIST, kd_weight 0.5) so it
 # compares with configs/demo/dist_convnet_wide_convnet_cells.py, KD from the
 # final teacher. The teacher-output cache is rebuilt for each route
 # checkpoint.
@@ -18,7 +18,8 @@ model = dict(
     teachers=dict(convnet_wide=dict(model=_base_.convnet_wide_cells)),
     route=dict(manifest='work_dirs/convnet_wide_route_teacher_cells/route/'
                'manifest.json'),
-    lambda_kd=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='DISTLoss', beta=2.0, gamma=2.0, temperature=4.0),
 )
 custom_hooks = [dict(type='TeacherSwitchHook')]

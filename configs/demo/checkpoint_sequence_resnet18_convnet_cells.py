@@ -1,6 +1,6 @@
 # Demo CheckpointSequence: the tiny convnet follows the route of
 # configs/demo/resnet18_route_teacher_cells.py (epochs 0-2 from its epoch-3
-# checkpoint, 3-5 from epoch 6's, ...), with the demo KD's alpha and T so it
+# checkpoint, 3-5 from epoch 6's, ...), with the demo KD's weights and T so it
 # compares with configs/demo/kd_resnet18_convnet_cells.py.
 #   python tools/train.py \
 #       configs/demo/checkpoint_sequence_resnet18_convnet_cells.py
@@ -17,7 +17,8 @@ model = dict(
     teachers=dict(resnet18=dict(model=_base_.resnet18_cells)),
     route=dict(
         manifest='work_dirs/resnet18_route_teacher_cells/route/manifest.json'),
-    lambda_kd=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=2.0),
 )
 custom_hooks = [dict(type='TeacherSwitchHook')]

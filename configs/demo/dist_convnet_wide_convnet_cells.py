@@ -9,7 +9,8 @@
 #   python tools/demo.py --method kd --seeds 3
 _base_ = ['./kd_convnet_wide_convnet_cells.py']
 model = dict(
-    alpha=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(
         _delete_=True, type='DISTLoss', beta=2.0, gamma=2.0,
         temperature=4.0))

@@ -29,7 +29,8 @@ model = dict(
             model=_base_.convnet_wide_cells,
             ckpt=teacher_ckpts['convnet_wide'])),
     gate=dict(type='ImageGate', input_size=32),
-    alpha=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='DISTLoss', beta=2.0, gamma=2.0, temperature=4.0),
 )
 teacher_cache = dict(num_views=8)

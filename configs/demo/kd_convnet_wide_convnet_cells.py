@@ -1,9 +1,9 @@
 # Demo vanilla KD (Hinton et al. 2015) from the wide convnet teacher
 # (configs/demo/convnet_wide_teacher_cells.py, 243k parameters, ~91 % test
 # accuracy) into the tiny convnet (6.6k parameters); the `kd` demo's
-# "vanilla KD" row. T = 2, alpha = 0.5 were chosen on the val split (the
-# papers' T = 4, alpha = 0.9 drop the student's *train* accuracy from 84 % to
-# 76 %: see docs/distillation_losses.md).
+# "vanilla KD" row. T = 2, kd_weight = cls_weight = 0.5 were chosen on the
+# val split (the papers' T = 4, kd_weight = 0.9 drop the student's *train*
+# accuracy from 84 % to 76 %: see docs/distillation_losses.md).
 #   python tools/train.py configs/demo/kd_convnet_wide_convnet_cells.py
 #   python tools/demo.py --method kd --seeds 3
 _base_ = [
@@ -18,7 +18,8 @@ model = dict(
     student=_base_.convnet_tiny_cells,
     teachers=dict(
         convnet_wide=dict(model=_base_.convnet_wide_cells, ckpt=teacher_ckpt)),
-    alpha=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=2.0),
 )
 # The teacher's outputs for 8 augmented views of every training image are

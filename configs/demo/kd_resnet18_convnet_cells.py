@@ -16,9 +16,10 @@ model = dict(
     student=_base_.convnet_tiny_cells,
     teachers=dict(
         resnet18=dict(model=_base_.resnet18_cells, ckpt=teacher_ckpt)),
-    # T=4, alpha=0.9 (the gated paper's values) over-regularise this 6.6k-
+    # T=4, kd_weight=0.9 (the gated paper's values) over-regularise this 6.6k-
     # parameter student (val. accuracy 56% vs 82% alone); T=2 does not.
-    alpha=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=2.0),
 )
 default_hooks = dict(

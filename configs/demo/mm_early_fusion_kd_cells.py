@@ -23,6 +23,7 @@ model = dict(
                                               _base_.slot_channels)
                 }),
             ckpt=teacher_ckpt)),
-    alpha=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=4.0),
 )

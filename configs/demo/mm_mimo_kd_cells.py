@@ -18,5 +18,5 @@ model = dict(
             ckpt=teacher_ckpt)
         for name, channels in zip(_base_.modalities, _base_.slot_channels)
     },
-    temperature=4.0,
+    kd_loss=dict(type='KDLoss', temperature=4.0),
 )

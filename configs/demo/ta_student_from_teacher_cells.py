@@ -26,7 +26,7 @@ model = dict(
                     _base_.resnet18_cell_attributes.backbone,
                     out_indices=(0, 1, 2, 3))),
             ckpt=teacher_ckpt)),
-    temperature=4.0,
+    kd_loss=dict(type='SoftBCELoss', temperature=4.0),
     feature_pairs=[
         dict(student_index=i, teacher_index=i,
              loss=dict(type='WassersteinFeatureLoss', loss_weight=1.0),

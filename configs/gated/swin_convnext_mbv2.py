@@ -21,6 +21,7 @@ model = dict(
         convnext=dict(
             model=_base_.convnext_base_cnmc, ckpt=teacher_ckpts['convnext'])),
     gate=dict(type='ImageGate'),
-    alpha=0.9,
-    temperature=4.0,
+    cls_weight=0.1,
+    kd_weight=0.9,
+    kd_loss=dict(type='KDLoss', temperature=4.0),
 )

@@ -1,6 +1,7 @@
 # Vanilla KD on Kather 2016: MixNet-S distilled from the final MixNet-L
 # (CheckpointSequence paper, Table II baseline: accuracy 90.46%), T = 5,
-# alpha = 0.5. Train configs/teachers/mixnet_l_kather.py first, then
+# cls_weight = kd_weight = 0.5 (alpha = 0.5). Train
+# configs/teachers/mixnet_l_kather.py first, then
 #   python tools/train.py configs/kd/mixnet_l_mixnet_s_kather.py
 _base_ = [
     '../_base_/models/mixnet_l_kather.py',
@@ -13,6 +14,7 @@ model = dict(
     student=_base_.mixnet_s_kather,
     teachers=dict(
         mixnet_l=dict(model=_base_.mixnet_l_kather, ckpt=teacher_ckpt)),
-    alpha=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=5.0),
 )

@@ -19,6 +19,7 @@ model = dict(
                 members={name: dict(model=_base_.shufflenetv2_wbc)
                          for name in _base_.modalities}),
             ckpt=teacher_ckpt)),
-    alpha=0.5,
+    cls_weight=0.5,
+    kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=4.0),
 )

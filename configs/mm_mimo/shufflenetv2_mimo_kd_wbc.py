@@ -21,5 +21,5 @@ model = dict(
         name: dict(model=_base_.shufflenetv2_wbc, ckpt=teacher_ckpt)
         for name in _base_.modalities
     },
-    temperature=4.0,
+    kd_loss=dict(type='KDLoss', temperature=4.0),
 )

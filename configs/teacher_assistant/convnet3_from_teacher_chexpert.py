@@ -31,7 +31,7 @@ model = dict(
                     _base_.efficientnet_b7_chexpert.backbone,
                     out_indices=(2, 3, 4, 6))),
             ckpt=teacher_ckpts['b7'])),
-    temperature=20.0,
+    kd_loss=dict(type='SoftBCELoss', temperature=20.0),
     feature_pairs=[
         dict(student_index=i, teacher_index=i, teacher='b7',
              loss=dict(type='WassersteinFeatureLoss', loss_weight=1.0),

@@ -28,7 +28,7 @@ model = dict(
                     _base_.densenet121_chexpert.backbone,
                     out_indices=(0, 1, 2, 3))),
             ckpt=teacher_ckpt)),
-    temperature=20.0,
+    kd_loss=dict(type='SoftBCELoss', temperature=20.0),
     feature_pairs=[
         dict(student_index=i, teacher_index=i,
              loss=dict(type='WassersteinFeatureLoss', loss_weight=1.0),

@@ -26,7 +26,7 @@ model = dict(
                     _base_.densenet121_covid.backbone,
                     out_indices=(0, 1, 2, 3))),
             ckpt=teacher_ckpt)),
-    temperature=30.0,
+    kd_loss=dict(type='KDLoss', temperature=30.0),
     feature_pairs=[
         dict(student_index=i, teacher_index=i,
              loss=dict(type='WassersteinFeatureLoss', loss_weight=1.0),

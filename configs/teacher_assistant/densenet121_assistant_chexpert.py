@@ -31,7 +31,7 @@ model = dict(
                     _base_.efficientnet_b7_chexpert.backbone,
                     out_indices=(4, 5, 6))),
             ckpt=teacher_ckpts['b7'])),
-    temperature=20.0,
+    kd_loss=dict(type='SoftBCELoss', temperature=20.0),
     feature_pairs=[
         dict(student_index=0, teacher_index=0, teacher='b7',
              loss=dict(type='FeatureKLLoss', loss_weight=1.0),

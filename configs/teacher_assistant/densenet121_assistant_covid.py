@@ -17,5 +17,5 @@ model = dict(
     student=_base_.densenet121_covid,
     teachers=dict(
         teacher=dict(model=_base_.inception_v3_covid, ckpt=teacher_ckpt)),
-    temperature=30.0,
+    kd_loss=dict(type='KDLoss', temperature=30.0),
 )

@@ -24,8 +24,8 @@ def test_documented_subclass_builds_and_computes_its_formula():
     torch.manual_seed(0)
     model = MODELS.build(
         dict(type='ConfidenceWeightedKD', student=tiny_classifier(),
-             teachers=dict(t=dict(model=tiny_classifier())), alpha=0.7,
-             temperature=2.0))
+             teachers=dict(t=dict(model=tiny_classifier())), cls_weight=0.3,
+             kd_weight=0.7, kd_loss=dict(type='KDLoss', temperature=2.0)))
     inputs = torch.randn(4, 3, 16, 16)
     samples = [DataSample().set_gt_label(i % 3) for i in range(4)]
     losses = model.loss(inputs, samples)
@@ -52,6 +52,6 @@ def test_documented_config_inherits_the_demo(tmp_path):
     (tmp_path / 'cfg.py').write_text(text)
     cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
     assert cfg.model.type == 'ConfidenceWeightedKD'
-    assert cfg.model.alpha == 0.7
+    assert cfg.model.kd_weight == 0.7
     assert 'kd_loss' not in cfg.model  # _delete_ dropped VanillaKD's keys
     assert cfg.model.teachers.resnet18.ckpt == cfg.teacher_ckpt

@@ -34,6 +34,18 @@ def head_kind(classifier: nn.Module) -> str:
     return 'softmax'
 
 
+def check_loss_weights(**weights: float) -> tuple:
+    """Check the loss weights of a distiller (``cls_weight``,
+    ``kd_weight``, ...) are finite non-negative numbers; return them in
+    order."""
+    for key, value in weights.items():
+        if not isinstance(value, (int, float)) or not 0 <= value < float(
+                'inf'):
+            raise ValueError(f'model.{key} must be a finite number >= 0, got '
+                             f'{value!r}.')
+    return tuple(float(v) for v in weights.values())
+
+
 def build_kd_loss(kd_loss: Optional[dict], classifier: nn.Module,
                   temperature: float, key: str = 'kd_loss') -> nn.Module:
     """Build a distiller's soft-label loss and check it fits the head.

@@ -19,10 +19,11 @@ class CheckpointSequence(VanillaKD):
     epochs per checkpoint.
 
     .. math::
-        L = (1 - \\lambda) \\cdot \\mathrm{CE}(z_s, y)
-            + \\lambda \\cdot T^2 \\cdot \\mathrm{KL}(p_t^T \\| p_s^T)
+        L = w_{cls} \\cdot \\mathrm{CE}(z_s, y)
+            + w_{kd} \\cdot T^2 \\cdot \\mathrm{KL}(p_t^T \\| p_s^T)
 
-    (:class:`VanillaKD`'s loss with ``alpha = λ``) logged as ``loss_cls``
+    (:class:`VanillaKD`'s loss; the paper's ``λ`` is ``kd_weight`` with
+    ``cls_weight = 1 - λ``) logged as ``loss_cls``
     and ``loss_kd``, where the teacher's weights are
     those of the route checkpoint scheduled for the current student epoch.
     Only one teacher module exists; :class:`~medkd.engine.hooks.
@@ -56,7 +57,9 @@ class CheckpointSequence(VanillaKD):
         teachers (dict): Exactly one teacher, see :class:`BaseDistiller`;
             leave its ``ckpt`` unset when a route is given.
         route (dict, optional): The teacher's route, see above.
-        lambda_kd (float): Weight ``λ`` of the distillation term.
+        cls_weight (float): Weight of the classification loss.
+            Defaults to 0.5.
+        kd_weight (float): Weight ``λ`` of the distillation term.
             Defaults to 0.5.
         kd_loss (dict, optional): Soft-label loss config, any of
             :class:`VanillaKD`'s. Defaults to ``KDLoss`` at ``T = 5`` (the
@@ -70,7 +73,8 @@ class CheckpointSequence(VanillaKD):
                  student: dict,
                  teachers: dict,
                  route: Optional[dict] = None,
-                 lambda_kd: float = 0.5,
+                 cls_weight: float = 0.5,
+                 kd_weight: float = 0.5,
                  kd_loss: Optional[dict] = None,
                  **kwargs):
         if not isinstance(teachers, dict) or len(teachers) != 1:
@@ -89,7 +93,8 @@ class CheckpointSequence(VanillaKD):
             teacher_cfg = dict(teacher_cfg, ckpt=entries[0]['file'])
         super().__init__(
             student, {name: teacher_cfg},
-            alpha=lambda_kd,
+            cls_weight=cls_weight,
+            kd_weight=kd_weight,
             kd_loss=kd_loss,
             **kwargs)
         self.teacher_name = name
@@ -106,11 +111,6 @@ class CheckpointSequence(VanillaKD):
                 'CheckpointSequence has no route (model.route is None): it '
                 f'distils from teachers.{name}.ckpt '
                 f'({teacher_cfg.get("ckpt")}) throughout, i.e. vanilla KD.')
-
-    @property
-    def lambda_kd(self) -> float:
-        """The paper's ``λ``: :class:`VanillaKD`'s ``alpha``."""
-        return self.alpha
 
     # ------------------------------------------------------------------
     # the route

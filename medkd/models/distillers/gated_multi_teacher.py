@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
-from .base import BaseDistiller, build_kd_loss
+from .base import BaseDistiller, build_kd_loss, check_loss_weights
 
 
 @MODELS.register_module()
@@ -17,8 +17,8 @@ class GatedMultiTeacher(BaseDistiller):
     .. math::
         p_T = \\sum_k w_k(x) \\cdot \\mathrm{softmax}(z_k / T)
 
-        L = \\alpha \\cdot T^2 \\cdot \\mathrm{KL}(p_T \\,\\|\\,
-            \\mathrm{softmax}(z_s / T)) + (1 - \\alpha) \\cdot
+        L = w_{kd} \\cdot T^2 \\cdot \\mathrm{KL}(p_T \\,\\|\\,
+            \\mathrm{softmax}(z_s / T)) + w_{cls} \\cdot
             \\mathrm{CE}(z_s, y)
 
     Probabilities are mixed, not logits: each teacher's logits are first
@@ -44,13 +44,15 @@ class GatedMultiTeacher(BaseDistiller):
             (``input_size`` per teacher gives it a larger resize).
         gate (dict): Gate config; ``num_teachers`` is filled in.
             Defaults to ``dict(type='ImageGate')``.
-        alpha (float): Weight of the distillation term. Defaults to 0.9.
-        temperature (float): Temperature ``T`` of the default ``kd_loss``.
-            Defaults to 4.
+        cls_weight (float): ``w_cls``. Defaults to 0.1 (the paper's
+            ``1 - alpha``).
+        kd_weight (float): ``w_kd``. Defaults to 0.9 (the paper's
+            ``alpha``).
         kd_loss (dict, optional): Soft loss between the student and ``p_T``
-            (any soft-label loss; its own temperature softens the teachers).
-            Defaults to ``KDLoss`` for softmax heads and ``SoftBCELoss``
-            (with ``T²``) for sigmoid heads, at ``temperature``.
+            (any soft-label loss; its temperature, the only one, softens the
+            teachers). Defaults to ``KDLoss`` for softmax heads and
+            ``SoftBCELoss`` (with ``T²``) for sigmoid heads, at
+            ``default_temperature`` (4, the paper's).
         gate_entropy_weight (float): Weight of a bonus for high gate entropy
             (against collapse onto one teacher). Defaults to 0 (off).
         gate_ce_weight (float): Weight of the cross-entropy of the mixed
@@ -66,12 +68,14 @@ class GatedMultiTeacher(BaseDistiller):
         **kwargs: Passed to :class:`BaseDistiller`.
     """
 
+    default_temperature = 4.0
+
     def __init__(self,
                  student: dict,
                  teachers: dict,
                  gate: Optional[dict] = None,
-                 alpha: float = 0.9,
-                 temperature: float = 4.0,
+                 cls_weight: float = 0.1,
+                 kd_weight: float = 0.9,
                  kd_loss: Optional[dict] = None,
                  gate_entropy_weight: float = 0.0,
                  gate_ce_weight: float = 0.0,
@@ -84,9 +88,10 @@ class GatedMultiTeacher(BaseDistiller):
         gate = dict(gate or dict(type='ImageGate'))
         gate['num_teachers'] = len(self.teachers)
         self.gate = MODELS.build(gate)
-        self.alpha = alpha
-        self.temperature = temperature
-        self.kd_loss = build_kd_loss(kd_loss, self.student, temperature)
+        self.cls_weight, self.kd_weight = check_loss_weights(
+            cls_weight=cls_weight, kd_weight=kd_weight)
+        self.kd_loss = build_kd_loss(kd_loss, self.student,
+                                     self.default_temperature)
         self.gate_entropy_weight = gate_entropy_weight
         self.gate_ce_weight = gate_ce_weight
         if not gate_kd_grad and not (gate_ce_weight or gate_entropy_weight):
@@ -105,9 +110,9 @@ class GatedMultiTeacher(BaseDistiller):
                          self.kd_loss.soften)
         student_logits = self.student(inputs, mode='tensor')
         losses = dict(
-            loss_cls=(1 - self.alpha) *
+            loss_cls=self.cls_weight *
             self.student_cls_loss(student_logits, data_samples),
-            loss_kd=self.alpha * self.kd_loss(
+            loss_kd=self.kd_weight * self.kd_loss(
                 student_logits, mixed, labels=self.hard_labels(data_samples),
                 teacher_is_prob=True))
         entropy = -(weights * weights.clamp_min(1e-12).log()).sum(1)

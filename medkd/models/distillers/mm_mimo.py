@@ -7,7 +7,8 @@ from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
 from medkd.utils.checkpoint import safe_load
-from .base import BaseDistiller, build_kd_loss, load_classifier_weights
+from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
+                   load_classifier_weights)
 
 
 @MODELS.register_module()
@@ -21,7 +22,7 @@ class MultiModalMIMO(BaseDistiller):
     ``m`` of the packed input (the student's ``slot_slice(m)``):
 
     .. math::
-        L_T = \\sum_m \\mathrm{CE}(z_m, y_m) + w \\sum_m
+        L_T = w_{cls} \\sum_m \\mathrm{CE}(z_m, y_m) + w_{kd} \\sum_m
             L_{kd}(z_m, \\hat z_m, y_m)
 
     where ``L_kd`` is ``kd_loss`` (default ``KDLoss``: ``T² ·
@@ -40,18 +41,21 @@ class MultiModalMIMO(BaseDistiller):
             :class:`BaseDistiller`. ``ckpt`` may be the classifier's own
             checkpoint or a :class:`~medkd.models.LateFusionClassifier`
             checkpoint, whose member of the teacher's name is loaded.
-        temperature (float): Distillation temperature ``T``. Defaults to 4.
-        kd_weight (float): ``w``. Defaults to 1 (the paper's ``L_M +
+        cls_weight (float): ``w_cls``. Defaults to 1.
+        kd_weight (float): ``w_kd``. Defaults to 1 (the paper's ``L_M +
             T²·L_KD``).
-        kd_loss (dict, optional): Soft-label loss per slot. Defaults to
-            ``dict(type='KDLoss', temperature=temperature)``.
+        kd_loss (dict, optional): Soft-label loss per slot; its temperature
+            is the only one. Defaults to ``dict(type='KDLoss',
+            temperature=4)`` (``default_temperature``).
         **kwargs: Passed to :class:`BaseDistiller`.
     """
+
+    default_temperature = 4.0
 
     def __init__(self,
                  student: dict,
                  teachers: dict,
-                 temperature: float = 4.0,
+                 cls_weight: float = 1.0,
                  kd_weight: float = 1.0,
                  kd_loss: Optional[dict] = None,
                  **kwargs):
@@ -69,8 +73,10 @@ class MultiModalMIMO(BaseDistiller):
                 f'{self.student.slot_channels}, teachers are '
                 f'{list(self.teachers)}.')
         self.slot_of = {name: m for m, name in enumerate(self.teachers)}
-        self.kd_weight = kd_weight
-        self.kd_loss = build_kd_loss(kd_loss, self.student, temperature)
+        self.cls_weight, self.kd_weight = check_loss_weights(
+            cls_weight=cls_weight, kd_weight=kd_weight)
+        self.kd_loss = build_kd_loss(kd_loss, self.student,
+                                     self.default_temperature)
 
     def add_teacher(self, name: str, cfg: dict) -> None:
         """As :meth:`BaseDistiller.add_teacher`, also accepting a
@@ -89,7 +95,8 @@ class MultiModalMIMO(BaseDistiller):
             self.student.head.slot_targets(data_samples).to(
                 student_logits.device))
         losses = dict(
-            loss_cls=self.student_cls_loss(student_logits, data_samples),
+            loss_cls=self.cls_weight *
+            self.student_cls_loss(student_logits, data_samples),
             loss_kd=self.kd_weight * sum(per_slot.values()))
         losses.update({
             f'kd_{name}': value.detach()

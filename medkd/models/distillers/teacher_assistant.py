@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample, label_to_onehot
 
 from medkd.registry import MODELS
-from .base import BaseDistiller, build_kd_loss, head_kind
+from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
+                   head_kind)
 
 
 def features_and_logits(classifier: nn.Module, inputs: torch.Tensor
@@ -89,7 +90,7 @@ class TeacherAssistant(BaseDistiller):
     .. math::
         \\bar z_t = \\frac{1}{K} \\sum_k z_{t,k}
 
-        L = \\lambda_{cls} L_{hard}(z_s, y) + \\lambda_{kd}
+        L = w_{cls} L_{hard}(z_s, y) + w_{kd}
             L_{kd}(z_s, \\bar z_t) + \\sum_k L_{feat,k}(
             g_k(f^s_{i_k}), f^t_{j_k})
 
@@ -116,13 +117,12 @@ class TeacherAssistant(BaseDistiller):
         student (dict): Config of the lower model (an ``ImageClassifier``).
         teachers (dict): The upper model: one or more frozen teachers, see
             :class:`BaseDistiller`.
-        temperature (float): Soft-label temperature ``T`` (paper: 20 on
-            CheXpert, 30 on COVID). Defaults to 20.
-        cls_weight (float): ``λ_cls``. Defaults to 1.
-        kd_weight (float): ``λ_kd``. Defaults to 1.
-        kd_loss (dict, optional): Soft-label loss config; its
-            ``temperature`` defaults to ``temperature``. Defaults to
-            ``SoftBCELoss`` for sigmoid heads and ``KDLoss`` otherwise.
+        cls_weight (float): ``w_cls``. Defaults to 1.
+        kd_weight (float): ``w_kd``. Defaults to 1.
+        kd_loss (dict, optional): Soft-label loss config; its temperature
+            is the only one (paper: 20 on CheXpert, 30 on COVID). Defaults
+            to ``SoftBCELoss`` (no ``T²``) for sigmoid heads and ``KDLoss``
+            otherwise, at ``default_temperature`` (20).
         feature_pairs (Sequence[dict]): Each ``dict(student_index=i,
             teacher_index=j, loss=<loss cfg>, connector=<connector cfg or
             None>, teacher=<teacher name, default the first>)``. A loss's
@@ -137,10 +137,11 @@ class TeacherAssistant(BaseDistiller):
     PAIR_KEYS = ('student_index', 'teacher_index', 'loss', 'connector',
                  'teacher')
 
+    default_temperature = 20.0
+
     def __init__(self,
                  student: dict,
                  teachers: dict,
-                 temperature: float = 20.0,
                  cls_weight: float = 1.0,
                  kd_weight: float = 1.0,
                  kd_loss: Optional[dict] = None,
@@ -151,14 +152,15 @@ class TeacherAssistant(BaseDistiller):
         if len(self.teachers) < 1:
             raise ValueError('TeacherAssistant needs at least one entry in '
                              '`teachers`.')
-        self.temperature = temperature
-        self.cls_weight = cls_weight
-        self.kd_weight = kd_weight
+        self.cls_weight, self.kd_weight = check_loss_weights(
+            cls_weight=cls_weight, kd_weight=kd_weight)
         self.sigmoid_head = head_kind(self.student) != 'softmax'
-        kd_loss = dict(kd_loss or dict(
-            type='SoftBCELoss' if self.sigmoid_head else 'KDLoss'))
-        kd_loss.setdefault('temperature', temperature)
-        self.kd_loss = build_kd_loss(kd_loss, self.student, temperature)
+        if kd_loss is None:
+            kd_loss = dict(
+                type='SoftBCELoss' if self.sigmoid_head else 'KDLoss',
+                temperature=self.default_temperature)
+        self.kd_loss = build_kd_loss(kd_loss, self.student,
+                                     self.default_temperature)
 
         self.feature_pairs = [
             self._parse_pair(k, pair) for k, pair in enumerate(feature_pairs)

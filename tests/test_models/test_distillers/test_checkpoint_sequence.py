@@ -35,7 +35,7 @@ def route(tmp_path):
     return paths
 
 
-def _cs(route=None, ckpt=None, lambda_kd=0.5, temperature=5.0):
+def _cs(route=None, ckpt=None, kd_weight=0.5, temperature=5.0):
     return MODELS.build(
         dict(
             type='CheckpointSequence',
@@ -43,7 +43,8 @@ def _cs(route=None, ckpt=None, lambda_kd=0.5, temperature=5.0):
             teachers=dict(
                 big=dict(model=tiny_classifier(channels=(8, 16)), ckpt=ckpt)),
             route=route,
-            lambda_kd=lambda_kd,
+            cls_weight=1 - kd_weight,
+            kd_weight=kd_weight,
             kd_loss=dict(type='KDLoss', temperature=temperature)))
 
 
@@ -54,7 +55,7 @@ def _teacher_equals(model, path):
 
 
 def test_loss_equals_independent_computation(route):
-    model = _cs(dict(checkpoints=route), lambda_kd=0.3, temperature=5.0)
+    model = _cs(dict(checkpoints=route), kd_weight=0.3, temperature=5.0)
     model.load_route_checkpoint(2)
     model.train()
     data, labels = _batch()
@@ -197,7 +198,7 @@ def test_route_config_errors(route):
 
 
 def test_without_route_it_is_vanilla_kd_from_the_initial_teacher(route):
-    model = _cs(None, ckpt=route[1], lambda_kd=0.4, temperature=3.0)
+    model = _cs(None, ckpt=route[1], kd_weight=0.4, temperature=3.0)
     assert model.route == [] and _teacher_equals(model, route[1])
     vanilla = MODELS.build(
         dict(
@@ -206,7 +207,8 @@ def test_without_route_it_is_vanilla_kd_from_the_initial_teacher(route):
             teachers=dict(
                 big=dict(
                     model=tiny_classifier(channels=(8, 16)), ckpt=route[1])),
-            alpha=0.4,
+            cls_weight=0.6,
+            kd_weight=0.4,
             kd_loss=dict(type='KDLoss', temperature=3.0)))
     vanilla.student.load_state_dict(model.student.state_dict())
     data, _ = _batch()

@@ -62,7 +62,8 @@ def test_gate_weights_sum_to_one_per_sample(gate, k):
 
 
 def test_one_hot_gate_equals_vanilla_kd_against_that_teacher():
-    model = _gated(3, alpha=0.8, temperature=3.0)
+    model = _gated(3, cls_weight=0.2, kd_weight=0.8,
+                   kd_loss=dict(type='KDLoss', temperature=3.0))
     model.gate = _OneHotGate(3, index=1)
     inputs, samples, labels = _batch()
     losses = model.loss(inputs, samples)
@@ -79,7 +80,7 @@ def test_one_hot_gate_equals_vanilla_kd_against_that_teacher():
 
 
 def test_mixture_is_weighted_sum_of_probabilities_not_logits():
-    model = _gated(2, temperature=2.0)
+    model = _gated(2, kd_loss=dict(type='KDLoss', temperature=2.0))
     logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]])
     weights = torch.tensor([[0.25, 0.75]])
     mixed = model.mix(logits, weights, model.kd_loss.soften)
@@ -112,7 +113,7 @@ def test_train_step_updates_gate_and_student_not_teachers():
 
 
 def test_gate_learns_through_distillation_term_only():
-    model = _gated(2, alpha=0.5)
+    model = _gated(2, cls_weight=0.5, kd_weight=0.5)
     inputs, samples, _ = _batch()
     losses = model.loss(inputs, samples)
     grads = torch.autograd.grad(losses['loss_cls'],
@@ -151,7 +152,8 @@ def test_sigmoid_heads_mix_sigmoids_and_use_soft_bce():
              student=tiny_classifier(2, multi_label=True),
              teachers=dict(a=dict(model=tiny_classifier(2, multi_label=True)),
                            b=dict(model=tiny_classifier(2, multi_label=True))),
-             temperature=2.0))
+             kd_loss=dict(type='SoftBCELoss', temperature=2.0,
+                          scale_by_t2=True)))
     model.gate = _OneHotGate(2, index=0)
     inputs = torch.randn(4, 3, 16, 16)
     samples = [DataSample().set_gt_label([i % 2]) for i in range(4)]
@@ -232,3 +234,14 @@ def test_gate_kd_grad_false_trains_the_gate_from_gate_ce_only():
 def test_gate_kd_grad_false_without_a_gate_loss_is_refused():
     with pytest.raises(ValueError, match='gate_kd_grad=False.*gate_ce_weight'):
         _gated(2, gate_kd_grad=False)
+
+
+def test_temperature_has_one_source_the_kd_loss():
+    # a distiller-level temperature next to kd_loss's used to be ignored
+    with pytest.raises(TypeError, match='temperature'):
+        _gated(2, temperature=2.0, kd_loss=dict(type='KDLoss',
+                                                temperature=4.0))
+    model = _gated(2, kd_loss=dict(type='KDLoss', temperature=3.0))
+    logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]])
+    mixed = model.mix(logits, torch.tensor([[1.0, 0.0]]), model.kd_loss.soften)
+    torch.testing.assert_close(mixed[0], F.softmax(logits[0, 0] / 3, 0))

@@ -51,7 +51,7 @@ def _teacher():
 @pytest.mark.parametrize('method', ['VanillaKD', 'CheckpointSequence'])
 def test_single_teacher_distillers(method, loss):
     cfg, reference = LOSSES[loss]
-    weight = dict(alpha=0.6) if method == 'VanillaKD' else dict(lambda_kd=0.6)
+    weight = dict(cls_weight=0.4, kd_weight=0.6)
     model = _build(dict(type=method, student=tiny_classifier(),
                         teachers=dict(t=_teacher()), kd_loss=cfg, **weight))
     inputs, samples, y = _batch()
@@ -86,7 +86,7 @@ def test_gated_mixes_each_teacher_as_the_loss_softens_it(loss):
     cfg, reference = LOSSES[loss]
     model = _build(dict(type='GatedMultiTeacher', student=tiny_classifier(),
                         teachers=dict(a=_teacher(), b=_teacher()),
-                        alpha=0.7, kd_loss=cfg))
+                        cls_weight=0.3, kd_weight=0.7, kd_loss=cfg))
     inputs, samples, y = _batch()
     inputs = inputs.double()
     losses = model.loss(inputs, samples)

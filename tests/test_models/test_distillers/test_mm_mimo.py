@@ -79,7 +79,7 @@ def kl_t2(student, teacher, T):
 
 
 def test_loss_equals_an_independent_computation():
-    model = build(temperature=3.0).double()
+    model = build(kd_loss=dict(type='KDLoss', temperature=3.0)).double()
     x, labels, samples = batch()
     x = x.double()
     losses = model(x, samples, mode='loss')

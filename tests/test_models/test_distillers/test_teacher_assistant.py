@@ -46,7 +46,7 @@ def _ta(**kwargs):
         teachers=dict(
             a=dict(model=_classifier((6, 12))),
             b=dict(model=_classifier((4, 6, 10)))),
-        temperature=3.0,
+        kd_loss=dict(type='SoftBCELoss', temperature=3.0),
         feature_pairs=[
             dict(student_index=0, teacher_index=0, teacher='a',
                  loss=dict(type='FeatureKLLoss', loss_weight=0.5),
@@ -144,7 +144,7 @@ def test_single_label_uses_ce_and_t2_kl():
              student=_classifier((4, 8), multi_label=False, classes=3),
              teachers=dict(t=dict(model=_classifier(
                  (6, 12), multi_label=False, classes=3))),
-             temperature=4.0, kd_weight=0.5))
+             kd_loss=dict(type='KDLoss', temperature=4.0), kd_weight=0.5))
     inputs, samples = _samples(multi_label=False)
     losses = model.loss(inputs, samples)
     assert set(losses) == {'loss_cls', 'loss_kd'}

@@ -29,13 +29,14 @@ def teacher_ckpt(tmp_path):
     return str(path), teacher
 
 
-def _kd(ckpt, alpha=0.7, temperature=3.0, **kwargs):
+def _kd(ckpt, cls_weight=0.3, kd_weight=0.7, temperature=3.0, **kwargs):
     return MODELS.build(
         dict(type='VanillaKD',
              student=tiny_classifier(),
              teachers=dict(big=dict(model=tiny_classifier(channels=(8, 16)),
                                     ckpt=ckpt)),
-             alpha=alpha,
+             cls_weight=cls_weight,
+             kd_weight=kd_weight,
              kd_loss=dict(type='KDLoss', temperature=temperature),
              **kwargs))
 
@@ -58,7 +59,7 @@ def test_teacher_loaded_frozen_and_pinned_to_eval(teacher_ckpt):
 
 def test_loss_equals_independent_computation(teacher_ckpt):
     path, reference = teacher_ckpt
-    model = _kd(path, alpha=0.7, temperature=3.0)
+    model = _kd(path, cls_weight=0.3, kd_weight=0.7, temperature=3.0)
     model.train()
     data, labels = _batch()
     data = model.data_preprocessor(data, True)
@@ -163,3 +164,27 @@ def test_channels_last_gives_the_same_losses(teacher_ckpt):
     assert weight.is_contiguous(memory_format=torch.channels_last)
     for key in ('loss_cls', 'loss_kd'):
         torch.testing.assert_close(losses[True][key], losses[False][key])
+
+
+def test_one_weight_vocabulary_old_names_and_bad_weights_are_refused(
+        teacher_ckpt):
+    path = teacher_ckpt[0]
+    # the distillation weight is kd_weight and the temperature lives in
+    # kd_loss only: the old names are not silently accepted
+    for old in (dict(alpha=0.5), dict(temperature=2.0)):
+        with pytest.raises(TypeError, match=list(old)[0]):
+            MODELS.build(
+                dict(type='VanillaKD', student=tiny_classifier(),
+                     teachers=dict(big=dict(model=tiny_classifier(
+                         channels=(8, 16)), ckpt=path)), **old))
+    with pytest.raises(ValueError, match='model.kd_weight'):
+        _kd(path, kd_weight=-1.0)
+    model = _kd(path, cls_weight=1.0, kd_weight=2.0)
+    data, _ = _batch()
+    data = model.data_preprocessor(data, True)
+    losses = model(**data, mode='loss')
+    unweighted = _kd(path, cls_weight=1.0, kd_weight=1.0)
+    unweighted.student.load_state_dict(model.student.state_dict())
+    unweighted = unweighted(**data, mode='loss')
+    torch.testing.assert_close(losses['loss_kd'], 2 * unweighted['loss_kd'])
+    torch.testing.assert_close(losses['loss_cls'], unweighted['loss_cls'])
