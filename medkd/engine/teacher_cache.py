@@ -20,6 +20,31 @@ def tensors_digest(state_dict: dict) -> str:
     return digest.hexdigest()
 
 
+def module_fingerprint(module: torch.nn.Module) -> dict:
+    """What a (parameter-free) module such as a data preprocessor computes
+    with: its class, every buffer (e.g. ``mean`` / ``std``, which
+    mmengine registers as non-persistent buffers, so they are not in the
+    state dict) and its plain attributes (e.g. the channel conversion
+    flag). ``repr`` prints ``ClsDataPreprocessor()`` whatever the values."""
+    buffers = dict(module.named_buffers())
+    attributes = {
+        name: value
+        for name, value in sorted(vars(module).items())
+        if not name.startswith(('__', '_is_')) and name != 'training'
+        and isinstance(value, (bool, int, float, str, type(None)))
+    }
+    attributes.update({
+        name: list(value)
+        for name, value in sorted(vars(module).items())
+        if isinstance(value, tuple) and all(
+            isinstance(v, (bool, int, float, str)) for v in value)
+    })
+    return dict(
+        type=f'{type(module).__module__}.{type(module).__qualname__}',
+        buffers=tensors_digest(buffers),
+        attributes=attributes)
+
+
 def file_digest(path: str) -> str:
     digest = hashlib.sha1()
     with open(path, 'rb') as f:

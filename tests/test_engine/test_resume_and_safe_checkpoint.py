@@ -96,3 +96,25 @@ def test_test_tool_path_loads_checkpoint_and_unsafe_file_is_refused(tmp_path):
                           load_from=str(evil))
     with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
         build_runner(cfg).test()
+
+
+def test_resume_keeps_exactly_max_keep_ckpts(tmp_path):
+    def train(epochs, resume=None):
+        cfg = tiny_runner_cfg(STUDENT, tmp_path / 'keep', tmp_path / 'data',
+                              epochs=epochs)
+        cfg.default_hooks.checkpoint.max_keep_ckpts = 2
+        if resume:
+            cfg.resume, cfg.load_from = True, resume
+        build_runner(cfg).train()
+
+    def kept():
+        return sorted(osp.basename(p)
+                      for p in glob.glob(str(tmp_path / 'keep' / 'epoch_*')))
+
+    train(3)
+    assert kept() == ['epoch_2.pth', 'epoch_3.pth']
+    # the checkpoint's own retention list includes itself
+    hub = safe_load(str(tmp_path / 'keep' / 'epoch_3.pth'))['message_hub']
+    assert list(hub['runtime_info']['keep_ckpt_ids']) == [2, 3]
+    train(5, resume=str(tmp_path / 'keep' / 'epoch_3.pth'))
+    assert kept() == ['epoch_4.pth', 'epoch_5.pth']

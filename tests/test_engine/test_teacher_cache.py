@@ -10,7 +10,7 @@ from mmengine.dataset import pseudo_collate
 from medkd.apis import build_runner
 from medkd.datasets import AugmentationReplayDataset, ReplaySampler
 from medkd.registry import DATASETS, MODELS
-from conftest import tiny_runner_cfg
+from conftest import tiny_classifier, tiny_runner_cfg
 
 KD = 'configs/demo/kd_resnet18_convnet_cells.py'
 AUGMENT = [
@@ -171,3 +171,26 @@ def test_checkpoint_sequence_gets_one_cache_per_route_checkpoint(
     assert len(files) == 2  # epoch 1 -> route 0; epochs 2, 3 -> route 1
     per_epoch = [keys[i * 4] for i in range(3)]
     assert per_epoch[0] != per_epoch[1] == per_epoch[2]
+
+
+def test_cache_key_follows_the_preprocessing_values(tmp_path):
+    from medkd.engine.hooks.teacher_cache import TeacherCacheHook
+    replay = AugmentationReplayDataset(_dataset(tmp_path), num_views=2)
+
+    def key(**preprocessor):
+        torch.manual_seed(0)
+        model = MODELS.build(
+            dict(type='VanillaKD',
+                 student=tiny_classifier(4),
+                 teachers=dict(t=dict(model=tiny_classifier(4))),
+                 data_preprocessor=dict(type='ClsDataPreprocessor',
+                                        **preprocessor)))
+        return TeacherCacheHook.cache_key(model, replay)
+
+    base = dict(mean=[120.0, 110.0, 100.0], std=[50.0, 50.0, 50.0],
+                to_rgb=True)
+    assert key(**base) == key(**base)
+    # repr() printed "ClsDataPreprocessor()" for all three: one stale key
+    assert key(**dict(base, mean=[121.0, 110.0, 100.0])) != key(**base)
+    assert key(**dict(base, std=[51.0, 50.0, 50.0])) != key(**base)
+    assert key(**dict(base, to_rgb=False)) != key(**base)

@@ -13,7 +13,8 @@ from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
 from medkd.datasets.replay import AugmentationReplayDataset
-from medkd.engine.teacher_cache import TeacherOutputCache, tensors_digest
+from medkd.engine.teacher_cache import (TeacherOutputCache,
+                                       module_fingerprint, tensors_digest)
 from medkd.registry import HOOKS
 
 
@@ -93,7 +94,7 @@ class TeacherCacheHook(Hook):
                 name: list(size) if size else None
                 for name, size in model.teacher_input_sizes.items()
             },
-            preprocessor=repr(model.data_preprocessor),
+            preprocessor=module_fingerprint(model.data_preprocessor),
             pipeline=repr(getattr(inner, 'pipeline', None)),
             data=hashlib.sha1(
                 repr([inner.get_data_info(i) for i in range(len(inner))

@@ -25,13 +25,31 @@ def is_multi_label(classifier: nn.Module) -> bool:
 
 
 def head_kind(classifier: nn.Module) -> str:
-    """``'multi_label'`` (one sigmoid per label), ``'sigmoid_binary'`` (one
-    logit) or ``'softmax'``: which soft-label losses fit the classifier."""
-    if is_multi_label(classifier):
-        return 'multi_label'
-    if head_num_classes(classifier) == 1:
-        return 'sigmoid_binary'
-    return 'softmax'
+    """``'multi_label'`` (one sigmoid per label) or ``'softmax'``: the one
+    rule every distiller, gate, default loss and metric uses to tell the head
+    kinds apart. One-logit single-label heads are refused by
+    :func:`check_head` when a distiller is built."""
+    return 'multi_label' if is_multi_label(classifier) else 'softmax'
+
+
+def check_head(classifier: nn.Module, key: str) -> None:
+    """Refuse a one-logit single-label ("binary BCE") head.
+
+    mmpretrain's ``LinearClsHead(num_classes=1,
+    loss=CrossEntropyLoss(use_sigmoid=True))`` rejects integer labels, and a
+    softmax over one logit is constant, so every soft-label loss would be 0.
+    The two-class softmax head is the same model: ``softmax((z0, z1))_1 =
+    σ(z1 - z0)``.
+    """
+    if not is_multi_label(classifier) and head_num_classes(classifier) == 1:
+        raise ValueError(
+            f'{key}.head has num_classes=1 (a one-logit sigmoid "binary BCE" '
+            'head), which mmpretrain\'s single-label heads cannot train and '
+            'no softmax distillation loss can use. Use the equivalent '
+            "two-class softmax head, dict(type='LinearClsHead', "
+            'num_classes=2, ...) (softmax of two logits = sigmoid of their '
+            "difference), or dict(type='MultiLabelLinearClsHead', "
+            'num_classes=1) with list labels.')
 
 
 def check_loss_weights(**weights: float) -> tuple:
@@ -64,7 +82,7 @@ def build_kd_loss(kd_loss: Optional[dict], classifier: nn.Module,
             (e.g. a softmax loss for a multi-label head).
     """
     kind = head_kind(classifier)
-    sigmoid = kind != 'softmax'
+    sigmoid = kind == 'multi_label'
     if kd_loss is None:
         kd_loss = (dict(type='SoftBCELoss', temperature=temperature,
                         scale_by_t2=True) if sigmoid else
@@ -157,6 +175,7 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(student)
+        check_head(self.student, 'model.student')
         self.eval_teachers = eval_teachers
         self.teachers = nn.ModuleDict()
         self.teacher_ckpts: Dict[str, Optional[str]] = {}
@@ -180,6 +199,7 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
             raise KeyError(f'{key} has unknown keys {sorted(unknown)}; '
                            'allowed: model, ckpt, input_size')
         teacher = MODELS.build(cfg['model'])
+        check_head(teacher, f'model.{key}.model')
         n_student = head_num_classes(self.student)
         n_teacher = head_num_classes(teacher)
         if None not in (n_student, n_teacher) and n_student != n_teacher:
@@ -260,12 +280,13 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
     # ------------------------------------------------------------------
     @property
     def multi_label(self) -> bool:
-        """Whether the student has a sigmoid (binary / multi-label) head."""
-        return is_multi_label(self.student)
+        """Whether the student has a multi-label (sigmoid) head
+        (:func:`head_kind`)."""
+        return head_kind(self.student) == 'multi_label'
 
     def to_probs(self, logits: torch.Tensor, temperature: float = 1.0):
-        """``softmax(z / T)``, or ``σ(z / T)`` for sigmoid heads."""
-        if self.multi_label or logits.size(1) == 1:
+        """``softmax(z / T)``, or ``σ(z / T)`` for multi-label heads."""
+        if self.multi_label:
             return torch.sigmoid(logits / temperature)
         return F.softmax(logits / temperature, dim=1)
 

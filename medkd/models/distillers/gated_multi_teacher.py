@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
-from .base import BaseDistiller, build_kd_loss, check_loss_weights
+from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
+                   head_kind)
 
 
 @MODELS.register_module()
@@ -87,7 +88,17 @@ class GatedMultiTeacher(BaseDistiller):
                              f'`teachers`, got {list(self.teachers)}')
         gate = dict(gate or dict(type='ImageGate'))
         gate['num_teachers'] = len(self.teachers)
+        kind = head_kind(self.student)
+        if gate.setdefault('head_kind', kind) != kind:
+            raise ValueError(
+                f"model.gate.head_kind is {gate['head_kind']!r} but the "
+                f"student's head is {kind!r}; leave it unset.")
         self.gate = MODELS.build(gate)
+        if gate_ce_weight and kind != 'softmax':
+            raise ValueError(
+                'model.gate_ce_weight trains the gate with the cross-entropy '
+                'of the mixed teachers, which needs a softmax head; the '
+                f"student's head is {kind!r}. Set model.gate_ce_weight=0.")
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
         self.kd_loss = build_kd_loss(kd_loss, self.student,

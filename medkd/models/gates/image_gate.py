@@ -1,3 +1,4 @@
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -24,8 +25,14 @@ class ImageGate(BaseModule):
         input_size (int | tuple, optional): Resize the image to this size
             before the gate sees it (a cheaper gate). Defaults to None.
         temperature (float): Softmax temperature of the gate. Defaults to 1.
+        head_kind (str): ``'softmax'`` or ``'multi_label'``, how the
+            teachers' probabilities read (filled in by
+            :class:`~medkd.models.distillers.GatedMultiTeacher` from the
+            student's head). Defaults to ``'softmax'``.
         init_cfg (dict, optional): Initialisation config.
     """
+
+    HEAD_KINDS = ('softmax', 'multi_label')
 
     def __init__(self,
                  num_teachers: int,
@@ -34,8 +41,13 @@ class ImageGate(BaseModule):
                  hidden: int = 32,
                  input_size=None,
                  temperature: float = 1.0,
+                 head_kind: str = 'softmax',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if head_kind not in self.HEAD_KINDS:
+            raise ValueError(f'gate head_kind must be one of '
+                             f'{self.HEAD_KINDS}, got {head_kind!r}')
+        self.head_kind = head_kind
         if num_teachers < 2:
             raise ValueError(f'a gate needs num_teachers >= 2, '
                              f'got {num_teachers}')
@@ -101,16 +113,34 @@ class ConfidenceGate(ImageGate):
     def extra_features(self) -> int:
         return 2 * self.num_teachers
 
+    def confidence_features(self, teacher_probs: torch.Tensor):
+        """``(N, K)`` confidence and normalised entropy (in ``[0, 1]``) of
+        each teacher.
+
+        Softmax heads: the top-class probability and the entropy over the C
+        classes divided by ``log C``. Multi-label heads: each label is a
+        binary prediction, so the mean over labels of ``max(p, 1 - p)`` and
+        of the binary entropy divided by ``log 2``.
+        """
+        p = teacher_probs.clamp(1e-12, 1 - 1e-12)
+        if self.head_kind == 'multi_label':
+            entropy = -(p * p.log() + (1 - p) * (1 - p).log()) / math.log(2)
+            return torch.maximum(p, 1 - p).mean(-1), entropy.mean(-1)
+        num_classes = p.size(-1)
+        if num_classes < 2:
+            raise ValueError('ConfidenceGate needs at least 2 classes for a '
+                             'softmax head.')
+        entropy = -(p * p.log()).sum(-1) / math.log(num_classes)
+        return p.max(-1).values, entropy
+
     def forward(self,
                 x: torch.Tensor,
                 teacher_probs: Optional[torch.Tensor] = None) -> torch.Tensor:
         if teacher_probs is None:
             raise ValueError('ConfidenceGate needs the teachers\' '
                              'probabilities (N, K, C)')
-        p = teacher_probs.clamp_min(1e-12)
-        entropy = -(p * p.log()).sum(-1) / max(
-            torch.log(torch.tensor(float(p.size(-1)))).item(), 1e-12)
-        confidence = torch.cat([p.max(-1).values, entropy], dim=1)
+        confidence = torch.cat(self.confidence_features(teacher_probs),
+                               dim=1)
         logits = self.fc(
             torch.cat([self.image_features(x), confidence], dim=1))
         return F.softmax(logits / self.temperature, dim=1)
