@@ -9,7 +9,7 @@ from mmengine.dist import master_only
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
-from medkd.registry import RUNNERS
+from medkd.registry import MODELS, RUNNERS
 
 
 def adapt_dataloader_cfg(dataloader):
@@ -162,11 +162,21 @@ def enable_teacher_cache(kwargs: dict) -> None:
     if 'teachers' not in model:
         raise ValueError(f'{where} is set but model ({model.get("type")}) '
                          'has no frozen teachers to cache')
+    model_cls = MODELS.get(model.get('type', ''))
+    if model_cls is not None and not getattr(model_cls,
+                                             'supports_teacher_cache', True):
+        raise ValueError(
+            f'{where} is set but {model["type"]} computes its teachers\' '
+            'outputs (and features) live and cannot read them from a cache; '
+            'remove `teacher_cache`.')
     preprocessor = model.get('data_preprocessor') or kwargs['cfg'].get(
         'data_preprocessor') or {}
-    if preprocessor.get('batch_augments'):
+    student_augments = ((model.get('student') or {}).get('train_cfg')
+                        or {}).get('augments')
+    if preprocessor.get('batch_augments') or student_augments:
         raise ValueError(f'{where} cannot be combined with batch augments '
-                         '(Mixup / CutMix in data_preprocessor): the mixed '
+                         '(Mixup / CutMix in data_preprocessor or '
+                         'model.student.train_cfg.augments): the mixed '
                          'images would not match the cached outputs')
     sampler = dict(loader.get('sampler') or dict(type='DefaultSampler'))
     if sampler.get('type') not in ('DefaultSampler', 'ReplaySampler'):

@@ -1,4 +1,5 @@
 """The base class every medkd distiller builds on."""
+import copy
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional
 
@@ -50,6 +51,16 @@ def check_head(classifier: nn.Module, key: str) -> None:
             'num_classes=2, ...) (softmax of two logits = sigmoid of their '
             "difference), or dict(type='MultiLabelLinearClsHead', "
             'num_classes=1) with list labels.')
+
+
+def _init_module(module: nn.Module) -> None:
+    """``module.init_weights()``, or of its children for containers
+    without one (``nn.ModuleDict`` / ``ModuleList`` of connectors)."""
+    if hasattr(module, 'init_weights'):
+        module.init_weights()
+        return
+    for child in module.children():
+        _init_module(child)
 
 
 def check_loss_weights(**weights: float) -> tuple:
@@ -162,6 +173,11 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         init_cfg (dict, optional): Initialisation config of the distiller.
     """
 
+    #: Whether :meth:`loss` reads teacher logits through
+    #: :meth:`teacher_logits` with the data samples, so that a teacher-output
+    #: cache (``teacher_cache = dict(...)``) can serve them.
+    supports_teacher_cache = True
+
     def __init__(self,
                  student: dict,
                  teachers: dict,
@@ -172,6 +188,18 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         data_preprocessor = dict(
             data_preprocessor or student.get('data_preprocessor') or {})
         data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+        # mmpretrain's ImageClassifier turns train_cfg=dict(augments=...)
+        # (Mixup, CutMix) into batch augments of its preprocessor; the
+        # distiller's preprocessor runs instead, so it takes them over: the
+        # teachers see the same mixed images as the student.
+        train_cfg = student.get('train_cfg') or {}
+        if train_cfg.get('augments'):
+            if data_preprocessor.get('batch_augments'):
+                raise ValueError(
+                    'model.student.train_cfg.augments and '
+                    'model.data_preprocessor.batch_augments both set batch '
+                    'augments; keep one.')
+            data_preprocessor['batch_augments'] = dict(train_cfg)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(student)
@@ -267,13 +295,25 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
 
     def init_weights(self):
         """Initialise the student and method modules; teachers loaded from a
-        checkpoint keep their weights."""
-        for name, module in self.named_children():
-            if name != 'teachers' and hasattr(module, 'init_weights'):
-                module.init_weights()
+        checkpoint keep their weights.
+
+        As mmengine's ``BaseModule.init_weights``: the distiller's own
+        ``init_cfg`` is applied first, to every module except the teachers,
+        then each module's ``init_weights`` (its own ``init_cfg``) runs, also
+        inside containers such as the ``connectors`` ModuleDict.
+        """
+        from mmengine.model import initialize
+        trainable = [(n, m) for n, m in self.named_children()
+                     if n not in ('teachers', 'data_preprocessor')]
+        if self.init_cfg:
+            for _, module in trainable:
+                initialize(module, copy.deepcopy(self.init_cfg))
+        for _, module in trainable:
+            _init_module(module)
         for name, teacher in self.teachers.items():
             if not self.teacher_ckpts[name]:
                 teacher.init_weights()
+        self._is_init = True
 
     # ------------------------------------------------------------------
     # helpers for subclasses

@@ -91,7 +91,7 @@ class MultiModalMIMO(BaseDistiller):
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         student_logits = self.student(inputs, mode='tensor')
         per_slot = self.slot_kd_losses(
-            student_logits, self.teacher_logits(inputs),
+            student_logits, self.teacher_logits(inputs, data_samples),
             self.student.head.slot_targets(data_samples).to(
                 student_logits.device))
         losses = dict(

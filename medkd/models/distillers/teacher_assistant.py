@@ -134,6 +134,10 @@ class TeacherAssistant(BaseDistiller):
         **kwargs: Passed to :class:`BaseDistiller`.
     """
 
+    # the upper model's logits and features are computed live (features
+    # are not cached)
+    supports_teacher_cache = False
+
     PAIR_KEYS = ('student_index', 'teacher_index', 'loss', 'connector',
                  'teacher')
 
