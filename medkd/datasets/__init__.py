@@ -9,7 +9,8 @@ from .replay import AugmentationReplayDataset, ReplaySampler
 from .multimodal_cells import MultiModalCells, SyntheticMultiModalCells
 from .samplers import ClassBalancedSampler
 from .split import stratified_kfold, stratified_split
-from .synthetic import SyntheticCells, generate_synthetic_cells
+from .synthetic import (SyntheticCells, generate_synthetic_cells,
+                        synthetic_tree_dir)
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     'CheXpert', 'ClassBalancedSampler',
     'CNMC2019', 'Kather2016', 'stratified_split', 'stratified_kfold',
     'verify_images', 'SyntheticCells', 'generate_synthetic_cells',
+    'synthetic_tree_dir',
     'MIMODataset', 'MIMOSampler', 'MultiModalCells', 'SyntheticMultiModalCells'
 ]

@@ -15,7 +15,8 @@ from mmpretrain.datasets import BaseDataset
 from medkd.registry import DATASETS
 from .split import stratified_kfold, stratified_split
 from .synthetic import (FOUR_MODALITIES, generate_synthetic_cells,
-                        synthetic_cell_classes, synthetic_cell_modalities)
+                        synthetic_cell_classes, synthetic_cell_modalities,
+                        synthetic_tree_dir)
 
 SPLITS = ('train', 'val', 'test', 'all')
 
@@ -211,10 +212,10 @@ class SyntheticMultiModalCells(MultiModalCells):
     """medkd's synthetic cells rendered under several modalities.
 
     Generates :func:`~medkd.datasets.generate_synthetic_cells` with
-    ``num_modalities`` into ``{data_root}/multimodal_{num_modalities}`` on
-    first use (a subfolder, so the same ``data_root`` can also hold the
-    single-modality SyntheticCells tree) and reads its ``{split}.csv`` as
-    it is.
+    ``num_modalities`` into :func:`~medkd.datasets.synthetic_tree_dir`
+    (a subfolder of ``data_root`` per parameter set, so the same
+    ``data_root`` also holds SyntheticCells trees) on first use and reads
+    its ``{split}.csv`` as it is.
 
     Args:
         data_root (str): Parent folder of the generated tree.
@@ -265,7 +266,7 @@ class SyntheticMultiModalCells(MultiModalCells):
             ann_file=f'{split}.csv',
             modalities=modalities or synthetic_cell_modalities(num_modalities),
             split=split,
-            data_root=osp.join(data_root, f'multimodal_{num_modalities}'),
+            data_root=synthetic_tree_dir(data_root, **self.generator_cfg),
             metainfo=metainfo,
             **kwargs)
 

@@ -628,6 +628,27 @@ def generate_synthetic_cells(root: str,
     return _load_meta(root, params)
 
 
+def synthetic_tree_dir(data_root: str, num_classes: int = 4,
+                       num_per_class: Sequence[int] = (200, 50, 100),
+                       image_size: int = 64, multi_label: bool = False,
+                       num_modalities: int = 1, seed: int = 0) -> str:
+    """The folder under ``data_root`` that holds the tree generated with
+    these parameters, e.g. ``cells_4c_200-50-100_64px_seed0`` (plus
+    ``_attributes`` for multi-label, ``_4m`` for 4 modalities).
+
+    Every parameter set lives in its own folder with its own ``meta.json``
+    (the completion marker), so the demos of different methods (one or four
+    modalities, classes or attributes, sizes) share one ``data_root``.
+    """
+    name = (f'cells_{num_classes}c_'
+            f'{"-".join(str(n) for n in num_per_class)}_{image_size}px')
+    if multi_label:
+        name += '_attributes'
+    if num_modalities != 1:
+        name += f'_{num_modalities}m'
+    return osp.join(data_root, f'{name}_seed{seed}')
+
+
 def _load_meta(root: str, params: dict) -> dict:
     """Read ``root/meta.json`` and check it was made with ``params``."""
     meta_file = osp.join(root, 'meta.json')
@@ -661,7 +682,8 @@ class SyntheticCells(BaseDataset):
     :func:`generate_synthetic_cells` for the generator and the layout.
 
     Args:
-        data_root (str): Folder of the generated data.
+        data_root (str): Parent folder of the generated data: the tree of
+            these parameters is in :func:`synthetic_tree_dir` below it.
             Defaults to 'data/synthetic_cells'.
         split (str): 'train', 'val' or 'test'. Defaults to 'train'.
         num_classes (int): Number of cell classes. Defaults to 4.
@@ -725,7 +747,7 @@ class SyntheticCells(BaseDataset):
         super().__init__(
             ann_file=f'{split}.csv',
             metainfo=metainfo,
-            data_root=data_root,
+            data_root=synthetic_tree_dir(data_root, **self.generator_cfg),
             pipeline=pipeline,
             **kwargs)
 

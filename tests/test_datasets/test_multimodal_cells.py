@@ -181,7 +181,8 @@ def test_reads_the_synthetic_four_modality_csvs(tmp_path):
     assert info['gt_label'] == 2
     assert all(osp.isfile(p) for p in info['img_paths'])
     # The plain class reads the same generated file as it is.
-    root = osp.join(str(tmp_path), 'multimodal_4')
+    root = dataset.data_root
+    assert osp.dirname(root) == str(tmp_path)
     meta = generate_synthetic_cells(root, num_classes=3, **kw)
     plain = MultiModalCells(
         data_root=root,

@@ -163,18 +163,22 @@ def test_four_modalities_share_the_cell_geometry(tmp_path):
     assert max(same_cell) < 1.5
     assert np.median(other_cell) > 2 * max(same_cell)
 
+    # the dataset reads the tree of its parameters under its data_root
+    parent = osp.dirname(root)
     dataset = SyntheticCells(
-        data_root=root,
+        data_root=parent,
         split='train',
         num_classes=4,
         num_per_class=(4, 1, 1),
         image_size=48,
         num_modalities=4,
         modality='bf_green')
+    root = dataset.data_root
+    rows = _rows(root, 'train')
     assert dataset.get_data_info(5)['img_path'] == \
         osp.join(root, rows[5]['bf_green'])
     by_index = SyntheticCells(
-        data_root=root,
+        data_root=parent,
         num_classes=4,
         num_per_class=(4, 1, 1),
         image_size=48,
@@ -285,3 +289,20 @@ def test_classes_differ_in_image_statistics_but_overlap(tmp_path):
     dist = (((test_x[:, None] - means[None]) / scale)**2).sum(-1)
     accuracy = (dist.argmin(1) == test_y).mean()
     assert 0.4 < accuracy < 0.8
+
+
+def test_every_parameter_set_has_its_own_tree_under_one_data_root(tmp_path):
+    from medkd.datasets import SyntheticMultiModalCells
+    root = str(tmp_path / 'shared')
+    kw = dict(num_per_class=(2, 1, 1), image_size=16)
+    # the mm_mimo demo first, then the kd demo, then other sizes / labels:
+    # each used to fail on the other's folder
+    mm = SyntheticMultiModalCells(data_root=root, num_modalities=4, **kw)
+    plain = SyntheticCells(data_root=root, **kw)
+    bigger = SyntheticCells(data_root=root, num_per_class=(3, 1, 1),
+                            image_size=16)
+    attrs = SyntheticCells(data_root=root, multi_label=True, **kw)
+    dirs = {d.data_root for d in (mm, plain, bigger, attrs)}
+    assert len(dirs) == 4 and all(osp.dirname(d) == root for d in dirs)
+    assert all(osp.isfile(osp.join(d, 'meta.json')) for d in dirs)
+    assert (len(plain), len(bigger)) == (8, 12)

@@ -1,6 +1,7 @@
 # medkd's synthetic cells under 4 modalities (generated on first use into
-# data/synthetic_cells/multimodal_4, no download): a fluorescent colour image
-# and red / green / blue bright-field images read as 1-channel grayscale, so
+# data/synthetic_cells/cells_..._4m_seed0, no download): a fluorescent colour
+# image and red / green / blue bright-field images read as 1-channel
+# grayscale, so
 # a sample packs 3 + 1 + 1 + 1 = 6 channels. 4 classes, 32x32, 200/50/100
 # cells per class. Slot m of the packed input is modality m.
 dataset_type = 'SyntheticMultiModalCells'
