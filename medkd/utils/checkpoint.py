@@ -71,6 +71,37 @@ def safe_load(filename: str, map_location='cpu'):
         ) from None
 
 
+#: mmengine's ``revise_keys`` for checkpoints saved from a DDP-wrapped model.
+DDP_REVISE_KEYS = ((r'^module\.', ''), )
+
+
+def classifier_state_dict(checkpoint: dict,
+                          prefix: str = 'student.') -> dict:
+    """The classifier weights of a checkpoint.
+
+    The ``state_dict`` (or the plain dict) with the DDP ``module.`` prefix
+    removed (:data:`DDP_REVISE_KEYS`, as ``mmengine.runner.load_checkpoint``'s
+    ``revise_keys``); when keys under ``prefix`` exist (a distiller
+    checkpoint's student), only those, without the prefix.
+    """
+    state = checkpoint.get('state_dict', checkpoint)
+    for pattern, replacement in DDP_REVISE_KEYS:
+        state = {re.sub(pattern, replacement, k): v for k, v in state.items()}
+    if prefix and any(k.startswith(prefix) for k in state):
+        state = {
+            k[len(prefix):]: v
+            for k, v in state.items() if k.startswith(prefix)
+        }
+    return state
+
+
+def unwrap_model(model):
+    """The model inside a DDP / FSDP wrapper (mmengine's
+    ``is_model_wrapper``), or the model itself."""
+    from mmengine.model import is_model_wrapper
+    return model.module if is_model_wrapper(model) else model
+
+
 def _load_from_local(filename, map_location):
     return safe_load(filename, map_location=map_location)
 

@@ -2,6 +2,7 @@ from mmengine.hooks import Hook
 
 from medkd.models.distillers.base import head_num_classes
 from medkd.registry import HOOKS
+from medkd.utils.checkpoint import unwrap_model
 
 
 @HOOKS.register_module()
@@ -17,8 +18,7 @@ class ClassCountCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if hasattr(runner.model,
-                                               'module') else runner.model
+        model = unwrap_model(runner.model)
         student = getattr(model, 'student', model)
         expected = head_num_classes(student)
         dataset = runner.train_dataloader.dataset

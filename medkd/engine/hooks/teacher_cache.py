@@ -16,6 +16,7 @@ from medkd.datasets.replay import AugmentationReplayDataset
 from medkd.engine.teacher_cache import (TeacherOutputCache,
                                        module_fingerprint, tensors_digest)
 from medkd.registry import HOOKS
+from medkd.utils.checkpoint import unwrap_model
 
 
 def _barrier():
@@ -54,8 +55,7 @@ class TeacherCacheHook(Hook):
         self.cache: Optional[TeacherOutputCache] = None
 
     def before_train_epoch(self, runner) -> None:
-        model = runner.model.module if hasattr(runner.model,
-                                               'module') else runner.model
+        model = unwrap_model(runner.model)
         dataset = runner.train_dataloader.dataset
         if not isinstance(dataset, AugmentationReplayDataset):
             raise TypeError('TeacherCacheHook needs the training dataset '

@@ -11,6 +11,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
 from medkd.registry import HOOKS
+from medkd.utils.checkpoint import unwrap_model
 
 MANIFEST = 'manifest.json'
 
@@ -130,8 +131,7 @@ class TeacherRouteSaverHook(Hook):
 
     @master_only
     def _save(self, runner, step: int) -> None:
-        model = runner.model
-        model = getattr(model, 'module', model)
+        model = unwrap_model(runner.model)
         state = {
             k: v.detach().cpu().clone()
             for k, v in model.state_dict().items()

@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
 from medkd.registry import HOOKS
+from medkd.utils.checkpoint import unwrap_model
 
 
 @HOOKS.register_module()
@@ -83,7 +84,7 @@ class TeacherSwitchHook(Hook):
 
     @staticmethod
     def _distiller(runner):
-        model = getattr(runner.model, 'module', runner.model)
+        model = unwrap_model(runner.model)
         if not hasattr(model, 'load_route_checkpoint'):
             raise TypeError(
                 'TeacherSwitchHook needs a CheckpointSequence model (one with '

@@ -11,7 +11,7 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
-from medkd.utils.checkpoint import safe_load
+from medkd.utils.checkpoint import classifier_state_dict, safe_load
 
 
 def head_num_classes(classifier: nn.Module) -> Optional[int]:
@@ -121,17 +121,7 @@ def load_classifier_weights(model: nn.Module, ckpt: str, name: str) -> None:
         name (str): How error messages name this model (e.g.
             ``teachers.swin``).
     """
-    checkpoint = safe_load(ckpt, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
-    state = {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
-    if any(k.startswith('student.') for k in state):
-        state = {
-            k[len('student.'):]: v
-            for k, v in state.items() if k.startswith('student.')
-        }
+    state = classifier_state_dict(safe_load(ckpt, map_location='cpu'))
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:

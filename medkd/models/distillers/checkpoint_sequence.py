@@ -7,7 +7,7 @@ from mmengine.logging import MMLogger
 
 from medkd.engine.hooks.teacher_route_saver import read_manifest
 from medkd.registry import MODELS
-from medkd.utils.checkpoint import safe_load
+from medkd.utils.checkpoint import classifier_state_dict, safe_load
 from .base import load_classifier_weights
 from .kd import VanillaKD
 
@@ -244,17 +244,11 @@ def check_route_file(path: str, key: str) -> Dict[str, tuple]:
         raise RuntimeError(
             f'Route checkpoint "{path}" ({key}) cannot be loaded: {err}'
         ) from None
-    state = checkpoint.get('state_dict', checkpoint)
-    shapes = {
-        k[len('module.'):] if k.startswith('module.') else k: tuple(v.shape)
-        for k, v in state.items() if isinstance(v, torch.Tensor)
+    return {
+        k: tuple(v.shape)
+        for k, v in classifier_state_dict(checkpoint).items()
+        if isinstance(v, torch.Tensor)
     }
-    if any(k.startswith('student.') for k in shapes):
-        shapes = {
-            k[len('student.'):]: v
-            for k, v in shapes.items() if k.startswith('student.')
-        }
-    return shapes
 
 
 def check_fits(entry: dict, found: Dict[str, tuple],

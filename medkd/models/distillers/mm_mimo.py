@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
-from medkd.utils.checkpoint import safe_load
+from medkd.utils.checkpoint import classifier_state_dict, safe_load
 from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
                    load_classifier_weights)
 
@@ -137,12 +137,8 @@ def _load_teacher_weights(model: nn.Module, ckpt: str, name: str) -> None:
     """Load teacher ``name`` from its own checkpoint or from member ``name``
     of a late-fusion checkpoint (keys ``members.<name>.*``)."""
     key = f'teachers.{name}'
-    checkpoint = safe_load(ckpt, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
-    state = {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
+    state = classifier_state_dict(
+        safe_load(ckpt, map_location='cpu'), prefix=None)
     if not any(k.startswith('members.') for k in state):
         load_classifier_weights(model, ckpt, key)
         return
