@@ -14,7 +14,8 @@ _base_ = [
 model = dict(
     type='CheckpointSequence',
     student=_base_.mixnet_s_kather,
-    teachers=dict(mixnet_l=dict(model=_base_.mixnet_l_kather)),
+    teachers=dict(mixnet_l=dict(
+        config='{{fileDirname}}/../teachers/mixnet_l_kather.py')),
     route=dict(manifest='work_dirs/mixnet_l_kather/route/manifest.json'),
     cls_weight=0.5,
     kd_weight=0.5,

@@ -15,7 +15,8 @@ _base_ = [
 model = dict(
     type='CheckpointSequence',
     student=_base_.convnet_tiny_cells,
-    teachers=dict(convnet_wide=dict(model=_base_.convnet_wide_cells)),
+    teachers=dict(convnet_wide=dict(
+        config='{{fileDirname}}/convnet_wide_route_teacher_cells.py')),
     route=dict(manifest='work_dirs/convnet_wide_route_teacher_cells/route/'
                'manifest.json'),
     cls_weight=0.5,

@@ -14,7 +14,8 @@ _base_ = [
 model = dict(
     type='CheckpointSequence',
     student=_base_.convnet_tiny_cells,
-    teachers=dict(resnet18=dict(model=_base_.resnet18_cells)),
+    teachers=dict(resnet18=dict(
+        config='{{fileDirname}}/resnet18_route_teacher_cells.py')),
     route=dict(
         manifest='work_dirs/resnet18_route_teacher_cells/route/manifest.json'),
     cls_weight=0.5,

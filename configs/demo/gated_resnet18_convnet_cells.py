@@ -24,9 +24,10 @@ model = dict(
     student=_base_.convnet_tiny_cells,
     teachers=dict(
         resnet18=dict(
-            model=_base_.resnet18_cells, ckpt=teacher_ckpts['resnet18']),
+            config='{{fileDirname}}/resnet18_teacher_cells.py',
+            ckpt=teacher_ckpts['resnet18']),
         convnet_wide=dict(
-            model=_base_.convnet_wide_cells,
+            config='{{fileDirname}}/convnet_wide_teacher_cells.py',
             ckpt=teacher_ckpts['convnet_wide'])),
     gate=dict(type='ImageGate', input_size=32),
     cls_weight=0.5,

@@ -17,7 +17,9 @@ model = dict(
     type='VanillaKD',
     student=_base_.convnet_tiny_cells,
     teachers=dict(
-        convnet_wide=dict(model=_base_.convnet_wide_cells, ckpt=teacher_ckpt)),
+        convnet_wide=dict(
+            config='{{fileDirname}}/convnet_wide_teacher_cells.py',
+            ckpt=teacher_ckpt)),
     cls_weight=0.5,
     kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=2.0),

@@ -10,7 +10,7 @@ model = dict(
     student=dict(head=dict(num_classes=8)),
     teachers=dict(
         resnet18=dict(
-            model=dict(head=dict(num_classes=8)),
+            config='{{fileDirname}}/resnet18_teacher_bloodmnist.py',
             ckpt='work_dirs/resnet18_teacher_bloodmnist/epoch_12.pth')))
 train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),

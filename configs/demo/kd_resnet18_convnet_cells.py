@@ -15,7 +15,9 @@ model = dict(
     type='VanillaKD',
     student=_base_.convnet_tiny_cells,
     teachers=dict(
-        resnet18=dict(model=_base_.resnet18_cells, ckpt=teacher_ckpt)),
+        resnet18=dict(
+            config='{{fileDirname}}/resnet18_teacher_cells.py',
+            ckpt=teacher_ckpt)),
     # T=4, kd_weight=0.9 (the gated paper's values) over-regularise this 6.6k-
     # parameter student (val. accuracy 56% vs 82% alone); T=2 does not.
     cls_weight=0.5,

@@ -17,9 +17,12 @@ model = dict(
     type='GatedMultiTeacher',
     student=_base_.mobilenet_v2_cnmc,
     teachers=dict(
-        swin=dict(model=_base_.swin_base_cnmc, ckpt=teacher_ckpts['swin']),
+        swin=dict(
+            config='{{fileDirname}}/../teachers/swin_base_cnmc.py',
+            ckpt=teacher_ckpts['swin']),
         convnext=dict(
-            model=_base_.convnext_base_cnmc, ckpt=teacher_ckpts['convnext'])),
+            config='{{fileDirname}}/../teachers/convnext_base_cnmc.py',
+            ckpt=teacher_ckpts['convnext'])),
     gate=dict(type='ImageGate'),
     cls_weight=0.1,
     kd_weight=0.9,

@@ -13,7 +13,9 @@ model = dict(
     type='VanillaKD',
     student=_base_.mixnet_s_kather,
     teachers=dict(
-        mixnet_l=dict(model=_base_.mixnet_l_kather, ckpt=teacher_ckpt)),
+        mixnet_l=dict(
+            config='{{fileDirname}}/../teachers/mixnet_l_kather.py',
+            ckpt=teacher_ckpt)),
     cls_weight=0.5,
     kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=5.0),

@@ -13,9 +13,14 @@ DOC = osp.join(ROOT, 'docs', 'tutorials', 'new_dataset.md')
 
 
 def test_documented_folder_dataset_config_trains(tmp_path):
-    code = re.findall(r'```python\n(.*?)```', open(DOC).read(), re.S)[0]
-    code = code.replace("'../demo/",
-                        repr(osp.join(ROOT, 'configs', 'demo'))[:-1] + "/")
+    blocks = re.findall(r'```python\n(.*?)```', open(DOC).read(), re.S)
+    demo = repr(osp.join(ROOT, 'configs', 'demo'))[:-1] + '/'
+    data = repr(str(tmp_path / 'data'))
+    kd, teacher = (b.replace("'../demo/", demo).replace("'data/my_cells'",
+                                                        data)
+                   for b in blocks[:2])
+    (tmp_path / 'resnet18_teacher_my_cells.py').write_text(teacher)
+    code = kd
     rng = np.random.default_rng(0)
     for split in ('train', 'val', 'test'):
         for c, name in enumerate(('blast', 'normal', 'other')):
@@ -24,11 +29,11 @@ def test_documented_folder_dataset_config_trains(tmp_path):
             for i in range(2):
                 image = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
                 cv2.imwrite(str(folder / f'{i}.png'), image)
-    code = code.replace("'data/my_cells'", repr(str(tmp_path / 'data')))
     (tmp_path / 'cfg.py').write_text(code)
     cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
     assert cfg.train_dataloader.dataset.type == 'CustomDataset'
     assert 'num_per_class' not in cfg.train_dataloader.dataset
+    assert set(cfg.model.teachers.resnet18) == {'config', 'ckpt'}
     cfg.model.teachers.resnet18.ckpt = None
     cfg.work_dir = str(tmp_path / 'work')
     cfg.train_cfg.max_epochs = 1
@@ -39,3 +44,8 @@ def test_documented_folder_dataset_config_trains(tmp_path):
     assert runner.iter == 2  # 6 training images, batch 3
     assert runner.train_dataloader.dataset.metainfo['classes'] == (
         'blast', 'normal', 'other')
+    # the teacher was built from its own training config: 3 classes
+    assert runner.model.teachers.resnet18.head.num_classes == 3
+    teacher_cfg = Config.fromfile(str(tmp_path /
+                                      'resnet18_teacher_my_cells.py'))
+    assert teacher_cfg.train_dataloader.dataset.type == 'CustomDataset'

@@ -96,7 +96,7 @@ def _route_files(tmp_path, n):
 def _cs_runner(tmp_path, name, route, epochs, resume=None):
     cfg = tiny_runner_cfg(
         CS, tmp_path / name, tmp_path / 'data', epochs=epochs)
-    cfg.model.teachers.resnet18.model = tiny_classifier(num_classes=4)
+    cfg.model.teachers.resnet18 = dict(model=tiny_classifier(num_classes=4))
     cfg.model.route = route
     cfg.param_scheduler = dict(
         type='StepLR', by_epoch=True, step_size=2, gamma=0.5)

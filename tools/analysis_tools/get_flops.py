@@ -9,7 +9,7 @@ Columns: parameters (millions), FLOPs (billions of multiply-adds for one
 image, mmengine's count), size (MB of 2**20 bytes, the float32 state dict
 as saved by ``torch.save``) and CPU latency (median ms of ``--repeats``
 batch-1 forwards under ``torch.no_grad`` after a warm-up). A teacher with
-``input_size`` is measured at that size. Teacher checkpoints are not
+``resize_input`` is measured at that size. Teacher checkpoints are not
 loaded (complexity does not depend on the weights), so the config's
 ``ckpt`` files need not exist. ``--ckpt-size`` also reports the size of a
 checkpoint file (for a classifier config it replaces the size column).

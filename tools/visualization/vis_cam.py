@@ -8,7 +8,7 @@ Writes ``DIR/grad_cam.png``: one row per image, columns: the input, the
 student's map, then each teacher's (a classifier config gives one map).
 Each map explains the class the network predicts, and the table printed
 lists those predictions. Images go through the config's test pipeline and
-the model's data preprocessor; a teacher with ``input_size`` sees the
+the model's data preprocessor; a teacher with ``resize_input`` sees the
 resized batch, as in training. CKPT is a distiller checkpoint (student and
 teachers are taken from it, the config's teacher ``ckpt`` files are not
 needed) or the student's own checkpoint (teachers then load the config's

@@ -95,6 +95,13 @@ class TeacherCacheHook(Hook):
                 for name, size in model.teacher_input_sizes.items()
             },
             preprocessor=module_fingerprint(model.data_preprocessor),
+            teacher_norms={
+                name: None if norm is None else [
+                    norm[0], norm[1].flatten().tolist(),
+                    norm[2].flatten().tolist()
+                ]
+                for name, norm in getattr(model, 'teacher_norms', {}).items()
+            },
             pipeline=repr(getattr(inner, 'pipeline', None)),
             data=hashlib.sha1(
                 repr([inner.get_data_info(i) for i in range(len(inner))

@@ -1,5 +1,6 @@
 """The base class every medkd distiller builds on."""
 import copy
+import os.path as osp
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional
 
@@ -51,6 +52,106 @@ def check_head(classifier: nn.Module, key: str) -> None:
             'num_classes=2, ...) (softmax of two logits = sigmoid of their '
             "difference), or dict(type='MultiLabelLinearClsHead', "
             'num_classes=1) with list labels.')
+
+
+def teacher_model_config(key: str, cfg: dict):
+    """``(model cfg, data preprocessor cfg or None)`` of a teacher entry.
+
+    ``config=<file>`` reads the config the teacher was trained with: its
+    ``model`` (the student of a distiller config) and its data preprocessor
+    (``model.data_preprocessor``, else the top-level ``data_preprocessor``
+    the runner would have used). ``model=<cfg>`` is used as it is, with an
+    optional ``data_preprocessor``.
+    """
+    if not isinstance(cfg, dict) or ('model' in cfg) == ('config' in cfg):
+        raise TypeError(
+            f'model.{key} must be dict(config=<teacher training config>, '
+            'ckpt=...) or dict(model=<classifier cfg>, ckpt=...), with one '
+            f'of config / model, got {cfg!r}')
+    if 'model' in cfg:
+        model = dict(cfg['model'])
+        preprocessor = cfg.get('data_preprocessor') or model.get(
+            'data_preprocessor')
+        model.pop('data_preprocessor', None)
+        return model, preprocessor
+    from mmengine.config import Config
+    path = cfg['config']
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'model.{key}.config: the teacher config {path} does not exist.')
+    teacher_cfg = Config.fromfile(path)
+    model = teacher_cfg.get('model')
+    if model is None:
+        raise KeyError(f'model.{key}.config: {path} has no `model`.')
+    model = model.to_dict()
+    preprocessor = model.pop('data_preprocessor', None) or (
+        teacher_cfg.get('data_preprocessor'))
+    if 'student' in model and 'teachers' in model:
+        # a teacher trained by distillation: its student is the model
+        model = dict(model['student'])
+        model.pop('data_preprocessor', None)
+    if hasattr(preprocessor, 'to_dict'):
+        preprocessor = preprocessor.to_dict()
+    return model, preprocessor
+
+
+def _normalisation(preprocessor: nn.Module):
+    """``(mean (C,), std (C,), to_rgb)`` a data preprocessor applies
+    (mean 0 / std 1 when it does not normalise)."""
+    if getattr(preprocessor, '_enable_normalize', False):
+        mean = preprocessor.mean.flatten().double()
+        std = preprocessor.std.flatten().double()
+    else:
+        mean = std = None
+    return mean, std, bool(getattr(preprocessor, 'to_rgb', False))
+
+
+def renormalisation(student_preprocessor: nn.Module,
+                    teacher_preprocessor: Optional[dict], key: str):
+    """``(channel order, scale, shift)`` mapping the student's normalised
+    batch to the teacher's normalisation, or None when they agree.
+
+    ``x_t = x_s[order] * scale + shift`` with ``scale = std_s / std_t`` and
+    ``shift = (mean_s - mean_t) / std_t`` per channel (the student's pixels
+    ``x_s * std_s + mean_s``, reordered if the two disagree on ``to_rgb``,
+    normalised with the teacher's statistics).
+    """
+    if not teacher_preprocessor:
+        return None
+    teacher = MODELS.build(
+        dict(dict(type='ClsDataPreprocessor'), **teacher_preprocessor))
+    mean_s, std_s, rgb_s = _normalisation(student_preprocessor)
+    mean_t, std_t, rgb_t = _normalisation(teacher)
+    channels = next(
+        (len(m) for m in (mean_s, mean_t) if m is not None), None)
+    if rgb_s == rgb_t and (mean_s is None) == (mean_t is None) and (
+            mean_s is None or (torch.equal(mean_s, mean_t)
+                               and torch.equal(std_s, std_t))):
+        return None
+    if channels is None:
+        channels = 3
+    ones, zeros = torch.ones(channels, dtype=torch.float64), torch.zeros(
+        channels, dtype=torch.float64)
+    mean_s = zeros if mean_s is None else mean_s
+    std_s = ones if std_s is None else std_s
+    mean_t = zeros if mean_t is None else mean_t
+    std_t = ones if std_t is None else std_t
+    if len(mean_s) != len(mean_t):
+        raise ValueError(
+            f'{key}.data_preprocessor normalises {len(mean_t)} channels but '
+            f"the student's preprocessor {len(mean_s)}.")
+    order = None
+    if rgb_s != rgb_t:
+        if channels != 3:
+            raise ValueError(
+                f'{key}.data_preprocessor: to_rgb differs from the '
+                f"student's, which only makes sense for 3 channels, got "
+                f'{channels}.')
+        order = [2, 1, 0]
+        mean_s, std_s = mean_s[order], std_s[order]
+    scale = (std_s / std_t).float().view(1, -1, 1, 1)
+    shift = ((mean_s - mean_t) / std_t).float().view(1, -1, 1, 1)
+    return order, scale, shift
 
 
 def _init_module(module: nn.Module) -> None:
@@ -149,10 +250,18 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
     Args:
         student (dict): Config of the student classifier (e.g. mmpretrain's
             ``ImageClassifier``).
-        teachers (dict): ``{name: dict(model=<classifier cfg>, ckpt=<path or
-            None>, input_size=<None or (H, W)>)}``. ``input_size`` lets a
-            teacher see a resize of the student's (already augmented and
-            normalised) batch.
+        teachers (dict): ``{name: dict(config=<the teacher's training
+            config file>, ckpt=<path or None>)}`` (the teacher's model and
+            data preprocessor come from the config it was trained with; a
+            distiller config gives its student) or ``{name:
+            dict(model=<classifier cfg>, data_preprocessor=<optional>,
+            ckpt=...)}``. Each teacher sees the batch normalised as it was
+            trained: the student's normalised batch is mapped back to pixels
+            and normalised with the teacher's mean / std / channel order
+            (:meth:`teacher_inputs`). ``resize_input=(H, W)`` bilinearly
+            resizes the student's (already augmented, normalised) batch for
+            that teacher: an upsampled view of the student's crop, not a
+            larger crop of the image.
         data_preprocessor (dict, optional): Defaults to the student's
             ``data_preprocessor``.
         eval_teachers (bool): Also attach each teacher's probabilities to the
@@ -198,6 +307,7 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         self.teachers = nn.ModuleDict()
         self.teacher_ckpts: Dict[str, Optional[str]] = {}
         self.teacher_input_sizes: Dict[str, Optional[tuple]] = {}
+        self.teacher_norms: Dict[str, Optional[tuple]] = {}
         self.teacher_cache = None
         for name, cfg in teachers.items():
             self.add_teacher(name, cfg)
@@ -206,17 +316,21 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
             self.student.to(memory_format=torch.channels_last)
             self.teachers.to(memory_format=torch.channels_last)
 
+    TEACHER_KEYS = ('model', 'config', 'ckpt', 'data_preprocessor',
+                    'resize_input')
+
     def add_teacher(self, name: str, cfg: dict) -> None:
         """Build, check, load and freeze one teacher."""
         key = f'teachers.{name}'
-        if not isinstance(cfg, dict) or 'model' not in cfg:
-            raise TypeError(f'{key} must be dict(model=<classifier cfg>, '
-                            f'ckpt=<path or None>), got {cfg!r}')
-        unknown = set(cfg) - {'model', 'ckpt', 'input_size'}
+        model_cfg, preprocessor = teacher_model_config(key, cfg)
+        unknown = set(cfg) - set(self.TEACHER_KEYS)
         if unknown:
-            raise KeyError(f'{key} has unknown keys {sorted(unknown)}; '
-                           'allowed: model, ckpt, input_size')
-        teacher = MODELS.build(cfg['model'])
+            hint = (' (`input_size` is now `resize_input`: a bilinear '
+                    'resize of the student\'s batch)'
+                    if 'input_size' in unknown else '')
+            raise KeyError(f'model.{key} has unknown keys {sorted(unknown)}; '
+                           f'allowed: {", ".join(self.TEACHER_KEYS)}{hint}')
+        teacher = MODELS.build(model_cfg)
         check_head(teacher, f'model.{key}.model')
         n_student = head_num_classes(self.student)
         n_teacher = head_num_classes(teacher)
@@ -231,9 +345,11 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         teacher.eval()
         self.teachers[name] = teacher
         self.teacher_ckpts[name] = cfg.get('ckpt')
-        size = cfg.get('input_size')
+        size = cfg.get('resize_input')
         self.teacher_input_sizes[name] = None if size is None else tuple(
             size if isinstance(size, (list, tuple)) else (size, size))
+        self.teacher_norms[name] = renormalisation(
+            self.data_preprocessor, preprocessor, f'model.{key}')
 
     # ------------------------------------------------------------------
     # mmengine entry points
@@ -321,7 +437,15 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         return F.softmax(logits / temperature, dim=1)
 
     def teacher_inputs(self, name: str, inputs: torch.Tensor) -> torch.Tensor:
-        """The batch as teacher ``name`` sees it (optionally resized)."""
+        """The batch as teacher ``name`` sees it: normalised with the
+        teacher's own preprocessing (when it differs from the student's)
+        and optionally resized (``resize_input``)."""
+        norm = self.teacher_norms.get(name)
+        if norm is not None:
+            order, scale, shift = norm
+            if order is not None:
+                inputs = inputs[:, order]
+            inputs = inputs * scale.to(inputs) + shift.to(inputs)
         size = self.teacher_input_sizes[name]
         if size is None or tuple(inputs.shape[-2:]) == size:
             return inputs

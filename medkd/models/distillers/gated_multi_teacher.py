@@ -42,7 +42,7 @@ class GatedMultiTeacher(BaseDistiller):
     Args:
         student (dict): Student classifier config.
         teachers (dict): K ≥ 2 teachers, see :class:`BaseDistiller`
-            (``input_size`` per teacher gives it a larger resize).
+            (``resize_input`` per teacher gives it an upsampled view).
         gate (dict): Gate config; ``num_teachers`` is filled in.
             Defaults to ``dict(type='ImageGate')``.
         cls_weight (float): ``w_cls``. Defaults to 0.1 (the paper's

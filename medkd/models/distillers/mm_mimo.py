@@ -128,7 +128,7 @@ class MultiModalMIMO(BaseDistiller):
 
     def teacher_inputs(self, name: str, inputs: torch.Tensor) -> torch.Tensor:
         """Slot ``m`` of the packed batch for teacher ``m`` (then resized if
-        the teacher has an ``input_size``)."""
+        the teacher has a ``resize_input``)."""
         sliced = inputs[:, self.student.slot_slice(self.slot_of[name])]
         return super().teacher_inputs(name, sliced)
 
