@@ -83,6 +83,52 @@ class MedKDRunner(Runner):
         kwargs['custom_hooks'] = custom_hooks
         super().__init__(*args, **kwargs)
 
+    #: Top-level config keys read by mmengine's Runner.from_cfg and medkd.
+    KNOWN_CONFIG_KEYS = (
+        'auto_scale_lr', 'custom_hooks', 'data_preprocessor', 'default_hooks',
+        'default_scope', 'env_cfg', 'experiment_name', 'launcher',
+        'load_from', 'log_level', 'log_processor', 'model', 'optim_wrapper',
+        'param_scheduler', 'randomness', 'resume', 'test_cfg',
+        'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader',
+        'val_cfg', 'val_dataloader', 'val_evaluator', 'visualizer',
+        'work_dir', 'runner_type', 'model_wrapper_cfg', 'vis_backends',
+        'teacher_cache', 'compile', 'cfg', 'strategy')
+
+    @classmethod
+    def from_cfg(cls, cfg):
+        """As mmengine's, after warning about likely misspelt top-level
+        keys (see :func:`misspelt_config_keys`)."""
+        for key, known in misspelt_config_keys(cfg, cls.KNOWN_CONFIG_KEYS):
+            MMLogger.get_current_instance().warning(
+                f'Config key `{key}` is not read by the runner: did you mean '
+                f'`{known}`? (As written it is ignored and `{known}` keeps '
+                'its default.)')
+        return super().from_cfg(cfg)
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location='cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module\.', '')]):
+        """Load ``filename`` into the model **strictly** (``load_from``,
+        ``--resume``, ``tools/test.py``).
+
+        mmengine loads non-strictly: a checkpoint of another architecture,
+        or a distiller checkpoint given to the student's own config, would
+        score at chance with only "missing keys" warnings. Here any missing,
+        unexpected or differently shaped key is an error naming the file;
+        a distiller checkpoint given to a classifier is recognised and the
+        error says how to extract the student. ``strict`` is ignored (always
+        strict).
+        """
+        try:
+            return super().load_checkpoint(
+                filename, map_location, strict=True, revise_keys=revise_keys)
+        except RuntimeError as err:
+            raise RuntimeError(
+                checkpoint_mismatch_message(filename, self.model, err)
+            ) from None
+
     def train(self):
         try:
             return super().train()
@@ -127,6 +173,55 @@ class MedKDRunner(Runner):
         partial = f'.{filename}.part'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+
+
+def misspelt_config_keys(cfg, known, cutoff: float = 0.88):
+    """``[(key, known key)]`` for top-level config keys that nothing
+    reads but that are one typo away from a key the runner reads
+    (``optim_wraper`` -> ``optim_wrapper``; the base config's
+    ``optim_wrapper`` then silently stays). Other unknown keys are a
+    config's own variables (``data_root``, ``teacher_ckpt``) and are left
+    alone."""
+    import difflib
+    present = set(cfg.keys())
+    found = []
+    for key in sorted(present - set(known)):
+        if key.startswith('_'):
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=cutoff)
+        if close:
+            found.append((key, close[0]))
+    return found
+
+
+def checkpoint_mismatch_message(filename: str, model, err) -> str:
+    """Why ``filename`` does not load into ``model``, and what to do."""
+    from medkd.utils.checkpoint import safe_load, unwrap_model
+    model = unwrap_model(model)
+    is_distiller = hasattr(model, 'student') and hasattr(model, 'teachers')
+    try:
+        state = safe_load(filename, map_location='cpu')
+        keys = list(state.get('state_dict', state))
+    except Exception:  # noqa: BLE001 (only used for the hint)
+        keys = []
+    keys = [k[len('module.'):] if k.startswith('module.') else k
+            for k in keys]
+    hint = ''
+    if not is_distiller and any(k.startswith('student.') for k in keys):
+        hint = (
+            '\nIt is a distiller checkpoint (keys student.*, teachers.*) and '
+            "the config's model is a plain classifier. Extract the student "
+            f'first:\n  python tools/model_converters/extract_student.py '
+            f'{filename} student.pth\nand give student.pth instead (or test '
+            "with the distiller's config).")
+    elif is_distiller and keys and not any(
+            k.startswith('student.') for k in keys):
+        hint = ('\nIt is a classifier checkpoint (no student.* keys) and the '
+                "config's model is a distiller: give it as a teacher's "
+                "`ckpt`, or test it with the classifier's own config.")
+    return (f'The checkpoint {filename} does not fit the model of the '
+            f'config ({type(model).__name__}); medkd loads checkpoints '
+            f'strictly:\n{err}{hint}')
 
 
 def unique_experiment_name(cfg) -> str:

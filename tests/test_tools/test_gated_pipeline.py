@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 
 from medkd.registry import MODELS
+from medkd.models.distillers.base import teacher_model_config
 from conftest import write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

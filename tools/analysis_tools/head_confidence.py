@@ -24,6 +24,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from terminaltables import AsciiTable  # noqa: E402
 
+from medkd.apis.inference import model_config  # noqa: E402
 from medkd.models.distillers.base import load_classifier_weights  # noqa
 from medkd.registry import MODELS  # noqa: E402
 from medkd.utils import register_all_modules  # noqa: E402
@@ -52,9 +53,7 @@ def parse_args():
 def build_mimo(cfg: Config, checkpoint: str):
     """The MIMO classifier of ``cfg`` (a distiller's student) with the
     checkpoint's weights, in eval mode."""
-    model_cfg = cfg.model.get('student', cfg.model)
-    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(model_config(cfg, part='student'))
     if not hasattr(model, 'slot_slice'):
         raise TypeError(f'{cfg.filename}: the model (or student) is a '
                         f'{type(model).__name__}, not a MIMOClassifier.')

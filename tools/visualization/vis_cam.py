@@ -31,12 +31,11 @@ from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
 from pytorch_grad_cam.utils.image import show_cam_on_image
 from terminaltables import AsciiTable
 
+from medkd.apis.inference import build_model as build_config_model
 from medkd.evaluation.dumped_results import config_class_names
-from medkd.models.distillers.base import (is_multi_label,
-                                          load_classifier_weights)
-from medkd.registry import MODELS, TRANSFORMS
+from medkd.models.distillers.base import is_multi_label
+from medkd.registry import TRANSFORMS
 from medkd.utils import register_all_modules
-from medkd.utils.checkpoint import safe_load
 from medkd.utils.complexity import TensorModeWrapper, distiller_parts
 
 METHODS = {
@@ -69,24 +68,9 @@ def parse_args():
 
 
 def build_model(cfg, checkpoint):
-    """The config's model with the checkpoint's weights, in eval mode."""
-    state = safe_load(checkpoint)
-    state = state.get('state_dict', state)
-    is_distiller = 'student' in cfg.model
-    if is_distiller and any(k.startswith('student.') for k in state):
-        for teacher in cfg.model.teachers.values():
-            teacher.ckpt = None
-        model = MODELS.build(cfg.model)
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as err:
-            raise RuntimeError(f'{checkpoint} does not fit the model of the '
-                               f'config:\n{err}') from None
-    else:
-        model = MODELS.build(cfg.model)
-        target = model.student if is_distiller else model
-        load_classifier_weights(target, checkpoint,
-                                'student' if is_distiller else 'model')
+    """The config's model with its data preprocessor (as tools/test.py
+    builds it) and the checkpoint's weights, in eval mode."""
+    model = build_config_model(cfg, checkpoint)
     # Grad-CAM needs gradients through the (frozen) teachers too
     return model.requires_grad_(True).eval()
 
@@ -202,8 +186,7 @@ def main():
                 target_layers=[part.get_submodule(layer)]) as cam:
             maps = cam(input_tensor=x, targets=None)
             logits = cam.outputs.detach()
-        probs = (logits.sigmoid()
-                 if is_multi_label(part) or logits.size(1) == 1 else
+        probs = (logits.sigmoid() if is_multi_label(part) else
                  logits.softmax(1))
         predictions[name] = probs.max(1)
         for row, img, heat in zip(rows, shown, maps):
