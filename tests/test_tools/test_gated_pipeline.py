@@ -28,7 +28,7 @@ def test_gated_train_logs_gates_test_dumps_them_and_report(
     ckpts = {}
     for name, teacher in base.model.teachers.items():
         torch.manual_seed(len(name))
-        model = MODELS.build(teacher.model)
+        model = MODELS.build(teacher_model_config(name, teacher)[0])
         ckpts[name] = str(tmp_path / f'{name}.pth')
         torch.save({'state_dict': model.state_dict()}, ckpts[name])
     teachers = ', '.join(f'{n}=dict(ckpt={p!r})' for n, p in ckpts.items())
