@@ -121,9 +121,12 @@ class MedKDRunner(Runner):
         error says how to extract the student. ``strict`` is ignored (always
         strict).
         """
+        from medkd.utils.checkpoint import UnsafeCheckpointError
         try:
             return super().load_checkpoint(
                 filename, map_location, strict=True, revise_keys=revise_keys)
+        except UnsafeCheckpointError:
+            raise
         except RuntimeError as err:
             raise RuntimeError(
                 checkpoint_mismatch_message(filename, self.model, err)

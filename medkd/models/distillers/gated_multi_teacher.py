@@ -43,8 +43,14 @@ class GatedMultiTeacher(BaseDistiller):
         student (dict): Student classifier config.
         teachers (dict): K ≥ 2 teachers, see :class:`BaseDistiller`
             (``resize_input`` per teacher gives it an upsampled view).
-        gate (dict): Gate config; ``num_teachers`` is filled in.
-            Defaults to ``dict(type='ImageGate')``.
+        gate (dict): Gate config; ``num_teachers`` and ``head_kind`` are
+            filled in. Gates are called ``gate(images, teacher_probs,
+            labels)`` (see :mod:`medkd.models.gates.baseline_gates`):
+            ``ImageGate`` / ``ConfidenceGate`` learn the weights,
+            ``MeanGate`` (1/K) and ``CAMKDGate`` (CA-MKD's confidence
+            weights from each teacher's cross-entropy with the label) are
+            the parameter-free baselines. Defaults to
+            ``dict(type='ImageGate')``.
         cls_weight (float): ``w_cls``. Defaults to 0.1 (the paper's
             ``1 - alpha``).
         kd_weight (float): ``w_kd``. Defaults to 0.9 (the paper's
@@ -105,7 +111,9 @@ class GatedMultiTeacher(BaseDistiller):
                                      self.default_temperature)
         self.gate_entropy_weight = gate_entropy_weight
         self.gate_ce_weight = gate_ce_weight
-        if not gate_kd_grad and not (gate_ce_weight or gate_entropy_weight):
+        trainable_gate = any(p.requires_grad for p in self.gate.parameters())
+        if trainable_gate and not gate_kd_grad and not (
+                gate_ce_weight or gate_entropy_weight):
             raise ValueError(
                 'model.gate_kd_grad=False stops the distillation gradient '
                 'into the gate; with gate_ce_weight=0 and '
@@ -145,7 +153,7 @@ class GatedMultiTeacher(BaseDistiller):
                 data_samples: Optional[List[DataSample]] = None
                 ) -> List[DataSample]:
         predictions = self.student.predict(inputs, data_samples)
-        teacher_logits, weights = self.gate_teachers(inputs)
+        teacher_logits, weights = self.gate_teachers(inputs, data_samples)
         if self.eval_teachers:  # the teachers ran once, for the gate too
             self.attach_teacher_scores(
                 predictions, dict(zip(self.teachers,
@@ -158,7 +166,11 @@ class GatedMultiTeacher(BaseDistiller):
         """Teacher logits ``(N, K, C)`` and gate weights ``(N, K)``."""
         teacher_logits = torch.stack(
             list(self.teacher_logits(inputs, data_samples).values()), dim=1)
-        weights = self.gate(inputs, self.teacher_probs(teacher_logits))
+        labels = self.hard_labels(data_samples) if data_samples else None
+        if labels is not None:
+            labels = labels.to(inputs.device)
+        weights = self.gate(inputs, self.teacher_probs(teacher_logits),
+                            labels)
         return teacher_logits, weights
 
     def teacher_probs(self, teacher_logits: torch.Tensor,

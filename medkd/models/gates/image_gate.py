@@ -83,13 +83,16 @@ class ImageGate(BaseModule):
 
     def forward(self,
                 x: torch.Tensor,
-                teacher_probs: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Gate weights.
+                teacher_probs: Optional[torch.Tensor] = None,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Gate weights (the call every gate takes, see
+        :mod:`medkd.models.gates.baseline_gates`).
 
         Args:
             x (Tensor): ``(N, C, H, W)`` normalised images.
             teacher_probs (Tensor, optional): ``(N, K, C)`` teacher
                 probabilities; unused by this gate.
+            labels (Tensor, optional): ``(N,)`` class indices; unused.
 
         Returns:
             Tensor: ``(N, K)`` weights, each row sums to 1.
@@ -135,7 +138,8 @@ class ConfidenceGate(ImageGate):
 
     def forward(self,
                 x: torch.Tensor,
-                teacher_probs: Optional[torch.Tensor] = None) -> torch.Tensor:
+                teacher_probs: Optional[torch.Tensor] = None,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         if teacher_probs is None:
             raise ValueError('ConfidenceGate needs the teachers\' '
                              'probabilities (N, K, C)')

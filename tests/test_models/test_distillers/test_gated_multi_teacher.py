@@ -40,7 +40,7 @@ class _OneHotGate(nn.Module):
         super().__init__()
         self.k, self.index = k, index
 
-    def forward(self, x, teacher_probs=None):
+    def forward(self, x, teacher_probs=None, labels=None):
         return F.one_hot(torch.full((x.size(0), ), self.index),
                          self.k).float()
 
@@ -194,7 +194,7 @@ class _FixedGate(nn.Module):
         super().__init__()
         self.row = torch.tensor(row)
 
-    def forward(self, x, teacher_probs=None):
+    def forward(self, x, teacher_probs=None, labels=None):
         return self.row.expand(x.size(0), -1)
 
 
