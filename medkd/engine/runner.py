@@ -41,7 +41,9 @@ class MedKDRunner(Runner):
     - checkpoints are written atomically and old ones deleted only after
       (``CheckpointHook`` becomes :class:`AtomicCheckpointHook`), training
       stops at the first non-finite loss term, and the data's class count
-      is checked against the model before training (:attr:`always_hooks`).
+      is checked against the model before training, and a distiller's
+      teachers are evaluated once on the validation set
+      (:attr:`always_hooks`).
 
     Selected with ``runner_type = 'MedKDRunner'`` (set in
     ``configs/_base_/default_runtime.py``); takes the same arguments as
@@ -50,7 +52,7 @@ class MedKDRunner(Runner):
 
     #: Hooks every medkd run gets (added unless the config has them).
     always_hooks = ('SafeCheckpointHook', 'NonFiniteLossHook',
-                    'ClassCountCheckHook')
+                    'ClassCountCheckHook', 'TeacherValidationHook')
 
     def __init__(self, *args, **kwargs):
         launcher = kwargs.get('launcher', 'none')

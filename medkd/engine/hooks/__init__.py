@@ -2,12 +2,14 @@ from .atomic_checkpoint import AtomicCheckpointHook
 from .class_count_check import ClassCountCheckHook
 from .nonfinite_loss import NonFiniteLossHook
 from .safe_checkpoint import SafeCheckpointHook
+from .stop_distill import StopDistillHook
 from .teacher_cache import TeacherCacheHook
 from .teacher_route_saver import TeacherRouteSaverHook
 from .teacher_switch import TeacherSwitchHook
+from .teacher_validation import TeacherValidationHook
 
 __all__ = [
     'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook',
-    'SafeCheckpointHook', 'TeacherCacheHook', 'TeacherRouteSaverHook',
-    'TeacherSwitchHook'
+    'SafeCheckpointHook', 'StopDistillHook', 'TeacherCacheHook',
+    'TeacherRouteSaverHook', 'TeacherSwitchHook', 'TeacherValidationHook'
 ]

@@ -304,6 +304,9 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         self.student = MODELS.build(student)
         check_head(self.student, 'model.student')
         self.eval_teachers = eval_teachers
+        # switched off by StopDistillHook: then the loss is the student's
+        # classification loss only and the teachers do not run
+        self.distillation_enabled = True
         self.teachers = nn.ModuleDict()
         self.teacher_ckpts: Dict[str, Optional[str]] = {}
         self.teacher_input_sizes: Dict[str, Optional[tuple]] = {}
@@ -363,10 +366,21 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         if mode == 'tensor':
             return self.student(inputs, mode='tensor')
         if mode == 'loss':
+            if not self.distillation_enabled:
+                return self.classification_loss(inputs, data_samples)
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}".')
+
+    def classification_loss(self, inputs: torch.Tensor,
+                            data_samples: List[DataSample]
+                            ) -> Dict[str, torch.Tensor]:
+        """``{'loss_cls': the student head's loss}`` (unweighted), the loss
+        while distillation is off (:class:`~medkd.engine.hooks.
+        StopDistillHook`); the teachers do not run."""
+        logits = self.student(inputs, mode='tensor')
+        return dict(loss_cls=self.student_cls_loss(logits, data_samples))
 
     @abstractmethod
     def loss(self, inputs: torch.Tensor,

@@ -217,6 +217,16 @@ class TeacherAssistant(BaseDistiller):
                 logits.append(z.detach())
         return torch.stack(logits).mean(dim=0), feats
 
+    def classification_loss(self, inputs: torch.Tensor,
+                            data_samples: List[DataSample]
+                            ) -> Dict[str, torch.Tensor]:
+        """The hard loss alone (masked under U-Ignore), see
+        :meth:`BaseDistiller.classification_loss`."""
+        logits = self.student(inputs, mode='tensor')
+        mask = (label_mask(data_samples, logits)
+                if self.sigmoid_head else None)
+        return dict(loss_cls=self._hard_loss(logits, data_samples, mask))
+
     def _hard_loss(self, logits: torch.Tensor,
                    data_samples: List[DataSample],
                    mask: Optional[torch.Tensor]) -> torch.Tensor:
