@@ -28,6 +28,12 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
+    # medkd/.mim/configs links to configs/ so that downstream configs can
+    # inherit `medkd::<path>` (OpenMMLab's layout); wheels carry copies.
+    package_data={
+        'medkd': ['.mim/model-index.yml', '.mim/configs/*.py',
+                  '.mim/configs/*/*.py', '.mim/configs/*/*/*.py']
+    },
     python_requires='>=3.9',
     install_requires=parse_requirements('runtime'),
     extras_require=dict(
