@@ -6,6 +6,7 @@ import sys
 
 import mmengine
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -58,8 +59,16 @@ def test_gated_train_logs_gates_test_dumps_them_and_report(
              tmp_path / 'results.pkl', '--out-png', tmp_path / 'gate.png')
     out = capsys.readouterr().out
     labels = np.array([r['gt_label'][0] for r in results])
-    for c in range(4):
+    names = ('neutrophil', 'lymphocyte', 'eosinophil', 'monocyte')
+    rows = {line.split('|')[1].strip(): line.split('|')[2:]
+            for line in out.splitlines() if line.startswith('|')}
+    for c, name in enumerate(names):  # the config's class names
         mean = weights[labels == c].mean(0)
-        assert f'class {c} | 4       | {mean[0]:.3f}    | {mean[1]:.3f}' \
-            in out, out
+        assert [v.strip() for v in rows[name][:3]] == [
+            '4', f'{mean[0]:.3f}', f'{mean[1]:.3f}'], out
+    assert rows['(all samples)'][0].strip() == '16'
     assert osp.getsize(tmp_path / 'gate.png') > 1000
+    # too few --classes is an error, not a dropped class
+    with pytest.raises(ValueError, match='name every class'):
+        run_tool(monkeypatch, 'analysis_tools/gate_report.py', cfg,
+                 tmp_path / 'results.pkl', '--classes', 'a', 'b')

@@ -4,9 +4,10 @@
     python tools/analysis_tools/gate_report.py CONFIG results.pkl \
         [--out-png gate.png] [--classes hem all]
 
-Rows are ground-truth classes (and all samples); columns are the teachers of
-the config's ``model.teachers`` in order. With ``--out-png`` a grouped bar
-chart is saved too.
+Rows are ground-truth classes, named from ``--classes`` or else the
+config's test dataset (and a last row, ``(all samples)``); columns are the
+teachers of the config's ``model.teachers`` in order. ``--classes`` must
+name every class. With ``--out-png`` a grouped bar chart is saved too.
 """
 import argparse
 import os.path as osp
@@ -15,7 +16,13 @@ import numpy as np
 from mmengine.config import Config
 from terminaltables import AsciiTable
 
-from medkd.evaluation.dumped_results import load_results
+from medkd.evaluation.dumped_results import (class_name_list,
+                                             config_class_names, load_results)
+from medkd.utils import register_all_modules
+
+#: The label of the row over all samples (not a class name: C-NMC has a
+#: class called ``all``).
+ALL_ROW = '(all samples)'
 
 
 def gate_weight_summary(results, num_classes=None):
@@ -57,16 +64,24 @@ def main():
     parser.add_argument('--out-png', help='save a bar chart here')
     args = parser.parse_args()
 
-    teachers = list(Config.fromfile(args.config).model.teachers)
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(args.config)
+    teachers = list(cfg.model.teachers)
     results = load_results(args.results)
-    means, counts = gate_weight_summary(
-        results, len(args.classes) if args.classes else None)
+    classes = args.classes or config_class_names(cfg)
+    labels = {int(np.asarray(r['gt_label']).reshape(-1)[0]) for r in results}
+    num_classes = len(classes) if classes else max(labels) + 1
+    if max(labels) >= num_classes:
+        raise ValueError(
+            f'{args.results} has labels up to {max(labels)} but '
+            f'{"--classes" if args.classes else args.config} names only '
+            f'{num_classes} classes {list(classes)}; name every class.')
+    means, counts = gate_weight_summary(results, num_classes)
     if means.shape[1] != len(teachers):
         raise ValueError(f'{args.results} has {means.shape[1]} gate weights '
                          f'per sample but {args.config} has teachers '
                          f'{teachers}')
-    names = list(args.classes or [f'class {c}'
-                                  for c in range(len(means) - 1)]) + ['all']
+    names = class_name_list(classes, num_classes) + [ALL_ROW]
     rows = [['class', 'samples'] + teachers]
     for name, count, row in zip(names, counts, means):
         rows.append([name, str(count)] + [f'{w:.3f}' for w in row])
