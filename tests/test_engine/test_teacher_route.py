@@ -131,7 +131,8 @@ def test_route_saver_writes_every_k_epochs_with_manifest(tmp_path):
         tmp_path / 'teacher',
         tmp_path / 'data',
         epochs=5,
-        custom_hooks=[dict(type='TeacherRouteSaverHook', interval=2)])
+        custom_hooks=[dict(type='TeacherRouteSaverHook', interval=2,
+                           save_last=False)])
     runner = build_runner(cfg)
     states = StateAtEpochEnd()
     runner.register_hook(states)
@@ -175,7 +176,8 @@ def test_route_saver_by_iter_and_custom_folder(tmp_path):
                 type='TeacherRouteSaverHook',
                 interval=3,
                 by_epoch=False,
-                out_dir='my_route')
+                out_dir='my_route',
+                save_last=False)
         ])
     runner = build_runner(cfg)
     runner.train()
@@ -195,8 +197,28 @@ def test_route_saver_by_iter_and_custom_folder(tmp_path):
     assert saved['meta']['iter'] == 6
 
 
+def test_route_ends_at_the_final_teacher_even_if_shorter_than_interval(
+        tmp_path):
+    # `tools/demo.py --method checkpoint_sequence --epochs 1` used to find
+    # no manifest: the route saver waited for epoch 5
+    cfg = tiny_runner_cfg(
+        STUDENT, tmp_path / 'teacher', tmp_path / 'data', epochs=3,
+        custom_hooks=[dict(type='TeacherRouteSaverHook', interval=2)])
+    build_runner(cfg).train()
+    manifest = json.loads(
+        (tmp_path / 'teacher' / 'route' / 'manifest.json').read_text())
+    assert [e['epoch'] for e in manifest] == [2, 3]
+    cfg = tiny_runner_cfg(
+        STUDENT, tmp_path / 'short', tmp_path / 'data', epochs=1,
+        custom_hooks=[dict(type='TeacherRouteSaverHook', interval=5)])
+    build_runner(cfg).train()
+    manifest = json.loads(
+        (tmp_path / 'short' / 'route' / 'manifest.json').read_text())
+    assert manifest == [{'epoch': 1, 'file': 'route_epoch_1.pth'}]
+
+
 def test_route_saver_keeps_entries_on_resume(tmp_path):
-    hooks = [dict(type='TeacherRouteSaverHook', interval=2)]
+    hooks = [dict(type='TeacherRouteSaverHook', interval=2, save_last=False)]
     cfg = tiny_runner_cfg(
         STUDENT,
         tmp_path / 'teacher',

@@ -76,6 +76,10 @@ class TeacherRouteSaverHook(Hook):
         out_dir (str, optional): Folder of the route. Defaults to
             ``{work_dir}/route``; a relative path is taken relative to
             ``work_dir``.
+        save_last (bool): Also save the final epoch (iteration) when it is
+            not a multiple of ``interval``, so the route always ends at the
+            trained teacher (and a run shorter than ``interval`` still has
+            a route). Defaults to True.
     """
 
     priority = 'LOW'  # after the model was updated by this epoch / iter
@@ -83,7 +87,8 @@ class TeacherRouteSaverHook(Hook):
     def __init__(self,
                  interval: int = 5,
                  by_epoch: bool = True,
-                 out_dir: Optional[str] = None):
+                 out_dir: Optional[str] = None,
+                 save_last: bool = True):
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(
                 f'TeacherRouteSaverHook.interval must be a positive int, '
@@ -91,6 +96,7 @@ class TeacherRouteSaverHook(Hook):
         self.interval = interval
         self.by_epoch = by_epoch
         self.out_dir = out_dir
+        self.save_last = save_last
         self.route_dir: Optional[str] = None
         self.unit = 'epoch' if by_epoch else 'iter'
         self.entries: List[dict] = []
@@ -117,7 +123,9 @@ class TeacherRouteSaverHook(Hook):
             os.makedirs(self.route_dir, exist_ok=True)
 
     def after_train_epoch(self, runner) -> None:
-        if self.by_epoch and self.every_n_epochs(runner, self.interval):
+        if self.by_epoch and (self.every_n_epochs(runner, self.interval) or
+                              (self.save_last
+                               and self.is_last_train_epoch(runner))):
             self._save(runner, runner.epoch + 1)
 
     def after_train_iter(self,
@@ -125,8 +133,9 @@ class TeacherRouteSaverHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        if not self.by_epoch and self.every_n_train_iters(
-                runner, self.interval):
+        if not self.by_epoch and (
+                self.every_n_train_iters(runner, self.interval) or
+            (self.save_last and self.is_last_train_iter(runner))):
             self._save(runner, runner.iter + 1)
 
     @master_only

@@ -184,7 +184,11 @@ def resolve_route(route: Optional[dict]) -> List[dict]:
         if not osp.isfile(manifest):
             raise FileNotFoundError(
                 f'Route manifest "{manifest}" (model.route.manifest) not '
-                'found: train the teacher with TeacherRouteSaverHook first.')
+                'found: the teacher config must have '
+                "custom_hooks=[dict(type='TeacherRouteSaverHook', ...)] and "
+                'its training must have run (the hook writes the manifest '
+                'with the first route checkpoint, after `interval` epochs '
+                'or at the last epoch).')
         entries = read_manifest(manifest)
         unit = 'epoch' if all('epoch' in e for e in entries) else 'iter'
         steps = [e[unit] for e in entries]
