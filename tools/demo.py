@@ -12,6 +12,7 @@ weighted F1, AUC (mean ± std over the seeds).
 """
 import argparse
 import os.path as osp
+import time
 from typing import Optional
 
 from mmengine.config import Config, DictAction
@@ -172,13 +173,15 @@ def main():
     finished, stage_dirs = {}, {}
     rows = [['model', 'params', 'val accuracy (%)', 'accuracy (%)',
              'weighted F1 (%)', 'AUC']]
-    for name, config, teachers, *options in stages:
+    start = time.time()
+    for index, (name, config, teachers, *options) in enumerate(stages, 1):
         # a stage without teachers is shared by all methods; one with
         # teachers belongs to its method (its teachers may differ)
         method_dir = [args.method] if teachers or options else []
         stage_dir = osp.join(args.work_dir, *method_dir,
                              osp.splitext(config)[0])
-        logger.info(f'=== {name}: {config} -> {stage_dir}')
+        logger.info(f'=== stage {index} of {len(stages)} ({elapsed(start)} '
+                    f'so far): {name}: {config} -> {stage_dir}')
         route = options[0].get('route') if options else None
         cfg = stage_config(
             config, args,
@@ -212,6 +215,31 @@ def main():
     table.title = (f'medkd demo: {args.method} on SyntheticCells (test split'
                    f'{seeds})')
     logger.info('\n' + table.table)
+    logger.info(f'{len(stages)} stages in {elapsed(start)}. Final '
+                'checkpoints:\n' + '\n'.join(
+                    f'  {name}: {ckpt}' for name, ckpt in finished.items()))
+    last_name, last_config, last_teachers = stages[-1][:3]
+    teacher_options = ''.join(
+        f' model.teachers.{t}.ckpt={finished[stage]}'
+        for t, stage in last_teachers.items())
+    if teacher_options:
+        teacher_options = ' --cfg-options' + teacher_options
+    logger.info(
+        'Next:\n'
+        f'  # test the last student ({last_name}) with 95% CIs\n'
+        f'  .venv/bin/python tools/test.py configs/demo/{last_config} '
+        f'{finished[last_name]} --ci --out last.pkl{teacher_options}\n'
+        '  # compare two dumps of the same test set (paired bootstrap, '
+        'McNemar)\n'
+        '  .venv/bin/python tools/analysis_tools/compare_predictions.py '
+        'a.pkl b.pkl\n'
+        '  # see docs/tools.md and docs/reporting_results.md')
+
+
+def elapsed(start: float) -> str:
+    """``'3 min 07 s'`` since ``start``."""
+    seconds = int(time.time() - start)
+    return f'{seconds // 60} min {seconds % 60:02d} s'
 
 
 if __name__ == '__main__':
