@@ -25,6 +25,10 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
+# The console shows the metrics that matter (accuracy, weighted F1, AUC,
+# sensitivity / specificity, ECE); vis_data/*.json keeps every value.
+# console_metrics=None prints them all.
+log_processor = dict(type='MedKDLogProcessor', by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -1,5 +1,9 @@
 from .hooks import *  # noqa: F401,F403
+from .log_processor import MedKDLogProcessor
 from .optim_wrapper import CPUAutocastOptimWrapper
 from .runner import MedKDRunner, adapt_dataloader_cfg
 
-__all__ = ['CPUAutocastOptimWrapper', 'MedKDRunner', 'adapt_dataloader_cfg']
+__all__ = [
+    'CPUAutocastOptimWrapper', 'MedKDLogProcessor', 'MedKDRunner',
+    'adapt_dataloader_cfg'
+]
