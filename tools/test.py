@@ -19,6 +19,7 @@ from mmengine.config import Config, DictAction
 from medkd.apis import build_runner, close_distributed, set_work_dir
 from medkd.apis.evaluate import (medical_metrics_of, set_metric_options,
                                  youden_from_val)
+from medkd.apis.train import importable_cwd
 
 
 def parse_args():
@@ -54,6 +55,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    importable_cwd()  # custom_imports of the user's own modules
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

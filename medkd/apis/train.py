@@ -37,6 +37,18 @@ def enable_amp(cfg: Config) -> Config:
     return cfg
 
 
+def importable_cwd() -> None:
+    """Put the current directory first on ``sys.path``, as ``python -m``
+    would, so that a config's ``custom_imports`` finds the user's own
+    package when a tool is run as ``python /path/to/medkd/tools/x.py``
+    (Python puts the tool's folder there instead)."""
+    import os
+    import sys
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
 def build_runner(cfg: Config):
     """Build the runner named by ``cfg.runner_type`` (medkd's by default)."""
     import medkd.engine  # noqa: F401  (registers MedKDRunner and hooks)

@@ -39,7 +39,8 @@ def test_downstream_config_inherits_medkd_and_trains(tmp_path):
         test_dataloader = {loader}
         train_cfg = dict(max_epochs=1)
         '''))
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    # no PYTHONPATH: the tool makes the current directory importable
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     result = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
          'my_config.py', '--work-dir', 'work'],
