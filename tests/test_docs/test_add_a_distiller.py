@@ -55,3 +55,20 @@ def test_documented_config_inherits_the_demo(tmp_path):
     assert cfg.model.kd_weight == 0.7
     assert 'kd_loss' not in cfg.model  # _delete_ dropped VanillaKD's keys
     assert cfg.model.teachers.resnet18.ckpt == cfg.teacher_ckpt
+
+
+def test_documented_gate_plugs_into_the_gated_distiller():
+    exec(compile(_code_blocks()[2], DOC, 'exec'), {})
+    torch.manual_seed(0)
+    model = MODELS.build(
+        dict(type='GatedMultiTeacher', student=tiny_classifier(),
+             teachers={f't{i}': dict(model=tiny_classifier())
+                       for i in range(2)},
+             gate=dict(type='LowEntropyGate', tau=0.5)))
+    inputs = torch.randn(4, 3, 16, 16)
+    samples = [DataSample().set_gt_label(i % 3) for i in range(4)]
+    logits, weights = model.gate_teachers(inputs, samples)
+    p = F.softmax(logits, -1)
+    entropy = -(p * p.log()).sum(-1)
+    torch.testing.assert_close(weights, F.softmax(-entropy / 0.5, 1))
+    assert model.loss(inputs, samples)['loss_kd'].item() >= 0
