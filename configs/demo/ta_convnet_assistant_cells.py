@@ -27,9 +27,10 @@ model = dict(
             ckpt=teacher_ckpt)),
     kd_loss=dict(type='SoftBCELoss', temperature=4.0),
     feature_pairs=[
-        dict(student_index=i, teacher_index=i,
+        dict(student_stage=s, teacher_stage=t,
              loss=dict(type='FeatureKLLoss', loss_weight=1.0),
-             connector=dict(type='ConvConnector')) for i in range(2)
+             connector=dict(type='ConvConnector'))
+        for s, t in [(1, 0), (2, 1)]
     ],
 )
 default_hooks = dict(

@@ -27,9 +27,10 @@ model = dict(
             ckpt=teacher_ckpt)),
     kd_loss=dict(type='SoftBCELoss', temperature=4.0),
     feature_pairs=[
-        dict(student_index=i, teacher_index=i,
+        dict(student_stage=s, teacher_stage=t,
              loss=dict(type='WassersteinFeatureLoss', loss_weight=1.0),
-             connector=dict(type='ConvConnector')) for i in range(3)
+             connector=dict(type='ConvConnector'))
+        for s, t in [(0, 0), (1, 1), (2, 2)]
     ],
 )
 default_hooks = dict(

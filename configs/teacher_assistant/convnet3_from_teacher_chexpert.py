@@ -33,9 +33,10 @@ model = dict(
             ckpt=teacher_ckpts['b7'])),
     kd_loss=dict(type='SoftBCELoss', temperature=20.0),
     feature_pairs=[
-        dict(student_index=i, teacher_index=i, teacher='b7',
+        dict(student_stage=s, teacher_stage=t, teacher='b7',
              loss=dict(type='WassersteinFeatureLoss', loss_weight=1.0),
-             connector=dict(type='ConvConnector')) for i in range(3)
+             connector=dict(type='ConvConnector'))
+        for s, t in [(0, 2), (1, 3), (2, 4)]
     ],
 )
 # Multi-label: keep the checkpoint with the best mean per-label AUC.

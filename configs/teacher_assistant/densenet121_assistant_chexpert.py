@@ -33,10 +33,10 @@ model = dict(
             ckpt=teacher_ckpts['b7'])),
     kd_loss=dict(type='SoftBCELoss', temperature=20.0),
     feature_pairs=[
-        dict(student_index=0, teacher_index=0, teacher='b7',
+        dict(student_stage=1, teacher_stage=4, teacher='b7',
              loss=dict(type='FeatureKLLoss', loss_weight=1.0),
              connector=dict(type='ConvConnector')),
-        dict(student_index=1, teacher_index=1, teacher='b7',
+        dict(student_stage=2, teacher_stage=5, teacher='b7',
              loss=dict(type='FeatureKLLoss', loss_weight=1.0),
              connector=dict(type='ConvConnector')),
     ],

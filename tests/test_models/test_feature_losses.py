@@ -4,7 +4,8 @@ import torch
 from scipy.stats import wasserstein_distance
 
 from medkd.models.connectors import ConvConnector
-from medkd.models.losses import FeatureKLLoss, WassersteinFeatureLoss
+from medkd.models.losses import (ATLoss, FeatureKLLoss, FitNetsLoss,
+                                 WassersteinFeatureLoss)
 from medkd.registry import MODELS
 
 
@@ -95,3 +96,28 @@ def test_connector_is_1x1_conv_then_bilinear_resize():
     resized = torch.nn.functional.interpolate(
         conv, size=(3, 3), mode='bilinear', align_corners=False)
     torch.testing.assert_close(connector(x, (3, 3)), resized)
+
+
+def test_fitnets_is_the_mean_squared_error():
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 4, 3, 3), torch.randn(2, 4, 3, 3)
+    expected = np.mean((s.numpy() - t.numpy())**2)
+    assert FitNetsLoss(loss_weight=0.5)(s, t).item() == pytest.approx(
+        0.5 * expected, rel=1e-6)
+    with pytest.raises(ValueError, match='connector'):
+        FitNetsLoss()(s, torch.randn(2, 5, 3, 3))
+
+
+def test_attention_transfer_against_numpy():
+    torch.manual_seed(1)
+    s, t = torch.randn(2, 3, 4, 4), torch.randn(2, 6, 4, 4)  # any channels
+
+    def attention(f):
+        q = (np.abs(f)**2).mean(1).reshape(len(f), -1)
+        return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+    expected = np.mean((attention(s.numpy()) - attention(t.numpy()))**2)
+    assert ATLoss()(s, t).item() == pytest.approx(expected, rel=1e-5)
+    assert ATLoss()(t, t).item() == pytest.approx(0.0, abs=1e-12)
+    # a student map of another size is resized to the teacher's
+    assert ATLoss()(torch.randn(2, 3, 8, 8), t).item() > 0

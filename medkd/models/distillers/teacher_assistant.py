@@ -102,12 +102,12 @@ class TeacherAssistant(BaseDistiller):
     (CheXpert's U-Ignore policy), both are restricted to the unmasked labels
     and ``L_hard`` is :func:`masked_bce_with_logits`.
 
-    Feature pair ``k`` compares output ``i_k`` of the student's backbone,
+    Feature pair ``k`` compares stage ``i_k`` of the student's backbone,
     passed through a trainable connector ``g_k`` (e.g. ``ConvConnector``: 1×1
-    conv + bilinear resize to the teacher map's size), with output ``j_k`` of
-    one teacher's backbone. Indices are positions in the tuple the backbone
-    returns (one entry per ``out_indices``; -1 is the last), so configure
-    ``out_indices`` on both backbones; the last one must be the stage the
+    conv + bilinear resize to the teacher map's size), with stage ``j_k`` of
+    one teacher's backbone. Stages are named as in the backbones'
+    ``out_indices`` (which must list them; editing ``out_indices`` does not
+    re-pair them); the last entry of ``out_indices`` must be the stage the
     head reads. The student's backbone runs once per step; the logits are
     computed from its last output. Connector channel counts not given in the
     config are found by running both backbones once on a random batch of
@@ -123,11 +123,13 @@ class TeacherAssistant(BaseDistiller):
             is the only one (paper: 20 on CheXpert, 30 on COVID). Defaults
             to ``SoftBCELoss`` (no ``T²``) for sigmoid heads and ``KDLoss``
             otherwise, at ``default_temperature`` (20).
-        feature_pairs (Sequence[dict]): Each ``dict(student_index=i,
-            teacher_index=j, loss=<loss cfg>, connector=<connector cfg or
-            None>, teacher=<teacher name, default the first>)``. A loss's
+        feature_pairs (Sequence[dict]): Each ``dict(student_stage=i,
+            teacher_stage=j, loss=<loss cfg>, connector=<connector cfg or
+            None>, teacher=<teacher name, default the first>)``, ``i`` and
+            ``j`` stage numbers of the ``out_indices``. A loss's
             ``loss_weight`` is its ``λ``. ``connector=None`` compares the
-            maps directly (same shape required). Defaults to ().
+            maps directly (same shape required, except for losses such as
+            ``ATLoss`` that average the channels). Defaults to ().
         probe_shape (Sequence[int]): ``(C, H, W)`` of the batch used to
             find connector channels and check the backbones' out_indices.
             Defaults to (3, 32, 32).
@@ -138,7 +140,7 @@ class TeacherAssistant(BaseDistiller):
     # are not cached)
     supports_teacher_cache = False
 
-    PAIR_KEYS = ('student_index', 'teacher_index', 'loss', 'connector',
+    PAIR_KEYS = ('student_stage', 'teacher_stage', 'loss', 'connector',
                  'teacher')
 
     default_temperature = 20.0
@@ -237,12 +239,19 @@ class TeacherAssistant(BaseDistiller):
         return masked_bce_with_logits(logits, targets, mask)
 
     def _parse_pair(self, k: int, pair: dict) -> dict:
-        """Check ``feature_pairs[k]`` and fill its defaults."""
-        key = f'feature_pairs[{k}]'
+        """Check ``feature_pairs[k]`` and fill its defaults; stages become
+        positions in the backbones' outputs."""
+        key = f'model.feature_pairs[{k}]'
         if not isinstance(pair, dict):
             raise TypeError(f'{key} must be a dict, got {pair!r}')
+        if {'student_index', 'teacher_index'} & set(pair):
+            raise KeyError(
+                f'{key}: student_index / teacher_index (positions in the '
+                'out_indices tuples, which silently re-pair when out_indices '
+                'is edited) are replaced by student_stage / teacher_stage: '
+                'the backbone stage numbers as written in out_indices.')
         unknown = set(pair) - set(self.PAIR_KEYS)
-        missing = {'student_index', 'teacher_index', 'loss'} - set(pair)
+        missing = {'student_stage', 'teacher_stage', 'loss'} - set(pair)
         if unknown or missing:
             raise KeyError(f'{key} has unknown keys {sorted(unknown)} / lacks '
                            f'{sorted(missing)}; allowed: {self.PAIR_KEYS}')
@@ -251,11 +260,33 @@ class TeacherAssistant(BaseDistiller):
             raise KeyError(f'{key}.teacher is {teacher!r}, not one of the '
                            f'teachers {list(self.teachers)}')
         return dict(
-            student_index=int(pair['student_index']),
-            teacher_index=int(pair['teacher_index']),
+            student_stage=int(pair['student_stage']),
+            teacher_stage=int(pair['teacher_stage']),
+            student_index=self._stage_position(
+                self.student, int(pair['student_stage']),
+                f'{key}.student_stage', 'model.student'),
+            teacher_index=self._stage_position(
+                self.teachers[teacher], int(pair['teacher_stage']),
+                f'{key}.teacher_stage', f'model.teachers.{teacher}'),
             teacher=teacher,
             loss=pair['loss'],
             connector=pair.get('connector'))
+
+    @staticmethod
+    def _stage_position(classifier: nn.Module, stage: int, key: str,
+                        model: str) -> int:
+        """The position of backbone stage ``stage`` in its outputs."""
+        out_indices = getattr(getattr(classifier, 'backbone', None),
+                              'out_indices', None)
+        if out_indices is None:
+            raise TypeError(f'{key}: {model}.backbone has no out_indices, so '
+                            'its stages cannot be named.')
+        out_indices = list(out_indices)
+        if stage not in out_indices:
+            raise IndexError(
+                f'{key} is {stage}, which is not in {model}.backbone.'
+                f'out_indices {tuple(out_indices)}; add it there.')
+        return out_indices.index(stage)
 
     @torch.no_grad()
     def _build_connectors(self, probe_shape: Tuple[int, ...]) -> None:
@@ -275,11 +306,14 @@ class TeacherAssistant(BaseDistiller):
                                       self.teacher_inputs(name, probe))
         for k, pair in enumerate(self.feature_pairs):
             src = self._pick(feats['student'], pair['student_index'],
-                             f'feature_pairs[{k}].student_index', 'student')
+                             f'feature_pairs[{k}].student_stage', 'student')
             dst = self._pick(feats[pair['teacher']], pair['teacher_index'],
-                             f'feature_pairs[{k}].teacher_index',
+                             f'feature_pairs[{k}].teacher_stage',
                              f'teachers.{pair["teacher"]}')
+            loss = self.feature_losses[k]
             if pair['connector'] is None:
+                if getattr(loss, 'any_channels', False):
+                    continue  # e.g. attention transfer averages channels
                 if src.shape[1:] != dst.shape[1:]:
                     raise ValueError(
                         f'feature_pairs[{k}] has connector=None but the maps '

@@ -1,11 +1,14 @@
+from .at_loss import ATLoss
 from .dist_loss import DISTLoss
 from .dkd_loss import DKDLoss
 from .feature_kl import FeatureKLLoss
+from .fitnets_loss import FitNetsLoss
 from .kd_loss import KDLoss, SoftBCELoss, SoftLabelLoss
 from .logit_std_kd import LogitStdKDLoss
 from .wasserstein import WassersteinFeatureLoss
 
 __all__ = [
-    'DISTLoss', 'DKDLoss', 'FeatureKLLoss', 'KDLoss', 'LogitStdKDLoss',
+    'ATLoss', 'DISTLoss', 'DKDLoss', 'FeatureKLLoss', 'FitNetsLoss',
+    'KDLoss', 'LogitStdKDLoss',
     'SoftBCELoss', 'SoftLabelLoss', 'WassersteinFeatureLoss'
 ]

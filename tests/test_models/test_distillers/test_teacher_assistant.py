@@ -48,10 +48,10 @@ def _ta(**kwargs):
             b=dict(model=_classifier((4, 6, 10)))),
         kd_loss=dict(type='SoftBCELoss', temperature=3.0),
         feature_pairs=[
-            dict(student_index=0, teacher_index=0, teacher='a',
+            dict(student_stage=0, teacher_stage=0, teacher='a',
                  loss=dict(type='FeatureKLLoss', loss_weight=0.5),
                  connector=dict(type='ConvConnector')),
-            dict(student_index=-1, teacher_index=1, teacher='b',
+            dict(student_stage=1, teacher_stage=1, teacher='b',
                  loss=dict(type='WassersteinFeatureLoss'),
                  connector=dict(type='ConvConnector')),
         ],
@@ -191,7 +191,7 @@ def test_assistant_checkpoint_loads_as_next_stage_teacher(tmp_path):
              student=_classifier((2, 4)),
              teachers=dict(assistant=dict(model=_classifier((4, 8)),
                                           ckpt=str(path))),
-             feature_pairs=[dict(student_index=1, teacher_index=1,
+             feature_pairs=[dict(student_stage=1, teacher_stage=1,
                                  loss=dict(type='WassersteinFeatureLoss'),
                                  connector=dict(type='ConvConnector'))],
              probe_shape=(3, 16, 16)))
@@ -201,11 +201,16 @@ def test_assistant_checkpoint_loads_as_next_stage_teacher(tmp_path):
 
 
 def test_config_errors_name_the_key():
-    pair = dict(student_index=0, teacher_index=0,
+    pair = dict(student_stage=0, teacher_stage=0,
                 loss=dict(type='FeatureKLLoss'))
-    with pytest.raises(IndexError, match=r'feature_pairs\[0\].student_index'
-                       r' is 5 .*2 outputs'):
-        _ta(feature_pairs=[dict(pair, student_index=5)])
+    with pytest.raises(IndexError, match=r'feature_pairs\[0\].student_stage'
+                       r' is 5, which is not in model.student.backbone.'
+                       r'out_indices \(0, 1\)'):
+        _ta(feature_pairs=[dict(pair, student_stage=5)])
+    # positions in out_indices are refused: they re-pair silently
+    with pytest.raises(KeyError, match='student_stage / teacher_stage'):
+        _ta(feature_pairs=[dict(student_index=0, teacher_index=0,
+                                loss=dict(type='FeatureKLLoss'))])
     with pytest.raises(KeyError, match=r"feature_pairs\[0\].teacher is 'c'"):
         _ta(feature_pairs=[dict(pair, teacher='c')])
     with pytest.raises(ValueError, match='connector=None'):
@@ -213,3 +218,17 @@ def test_config_errors_name_the_key():
     with pytest.raises(ValueError, match='out_indices must be the stage'):
         _ta(student=_classifier((4, 8), out_indices=(0, )),
             feature_pairs=[dict(pair, connector=dict(type='ConvConnector'))])
+
+
+def test_pairs_follow_stages_when_out_indices_are_edited():
+    """Editing out_indices no longer re-pairs: stage 1 stays stage 1."""
+    def pair_maps(student_out):
+        model = _ta(student=_classifier((4, 8, 8), out_indices=student_out),
+                    feature_pairs=[dict(student_stage=1, teacher_stage=1,
+                                        teacher='b',
+                                        loss=dict(type='ATLoss'))])
+        inputs = torch.randn(2, 3, 16, 16)
+        feats = model.student.backbone(inputs)
+        return feats[model.feature_pairs[0]['student_index']]
+
+    torch.testing.assert_close(pair_maps((0, 1, 2)), pair_maps((1, 2)))
