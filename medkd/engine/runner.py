@@ -269,6 +269,10 @@ def enable_teacher_cache(kwargs: dict) -> None:
             f'{where} is set but {model["type"]} computes its teachers\' '
             'outputs (and features) live and cannot read them from a cache; '
             'remove `teacher_cache`.')
+    if model.get('feature_pairs'):
+        raise ValueError(
+            f'{where} is set but model.feature_pairs needs the teachers\' '
+            'feature maps, which are not cached; remove one of them.')
     preprocessor = model.get('data_preprocessor') or kwargs['cfg'].get(
         'data_preprocessor') or {}
     student_augments = ((model.get('student') or {}).get('train_cfg')

@@ -1,4 +1,4 @@
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -7,10 +7,11 @@ from mmpretrain.structures import DataSample
 from medkd.registry import MODELS
 from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
                    head_kind)
+from .feature_pairs import FeaturePairsMixin, features_and_logits
 
 
 @MODELS.register_module()
-class GatedMultiTeacher(BaseDistiller):
+class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
     """Distillation from K frozen teachers mixed by a learned per-sample gate.
 
     For sample ``x`` with gate weights ``w(x)`` (``(N, K)``, rows sum to 1):
@@ -72,6 +73,12 @@ class GatedMultiTeacher(BaseDistiller):
             ``p_T`` of the KD term, so the gate learns only from
             ``gate_ce_weight`` (which teacher is right for this sample) and
             ``gate_entropy_weight``. Defaults to True.
+        feature_pairs (Sequence[dict]): Feature terms (FitNets, attention
+            transfer, ...) between the student and named teachers, see
+            :class:`~medkd.models.distillers.feature_pairs.FeaturePairsMixin`
+            (teachers then run live). Defaults to ().
+        probe_shape (Sequence[int]): ``(C, H, W)`` of the batch that finds
+            the connectors' channels. Defaults to (3, 32, 32).
         **kwargs: Passed to :class:`BaseDistiller`.
     """
 
@@ -87,6 +94,8 @@ class GatedMultiTeacher(BaseDistiller):
                  gate_entropy_weight: float = 0.0,
                  gate_ce_weight: float = 0.0,
                  gate_kd_grad: bool = True,
+                 feature_pairs: Sequence[dict] = (),
+                 probe_shape: Sequence[int] = (3, 32, 32),
                  **kwargs):
         super().__init__(student, teachers, **kwargs)
         if len(self.teachers) < 2:
@@ -120,15 +129,27 @@ class GatedMultiTeacher(BaseDistiller):
                 'gate_entropy_weight=0 nothing would train the gate. Set '
                 'model.gate_ce_weight > 0 (or gate_kd_grad=True).')
         self.gate_kd_grad = gate_kd_grad
+        self.build_feature_pairs(feature_pairs, probe_shape)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        teacher_logits, weights = self.gate_teachers(inputs, data_samples)
+        feature_losses = {}
+        if self.feature_pairs:
+            logits, teacher_feats = self.teacher_features(inputs)
+            teacher_logits, weights = self.gate_teachers(
+                inputs, data_samples, logits)
+            student_feats, student_logits = features_and_logits(
+                self.student, inputs)
+            feature_losses = self.feature_pair_losses(student_feats,
+                                                      teacher_feats)
+        else:
+            teacher_logits, weights = self.gate_teachers(inputs, data_samples)
+            student_logits = self.student(inputs, mode='tensor')
         mixed = self.mix(teacher_logits,
                          weights if self.gate_kd_grad else weights.detach(),
                          self.kd_loss.soften)
-        student_logits = self.student(inputs, mode='tensor')
         losses = dict(
+            **feature_losses,
             loss_cls=self.cls_weight *
             self.student_cls_loss(student_logits, data_samples),
             loss_kd=self.kd_weight * self.kd_loss(
@@ -162,10 +183,13 @@ class GatedMultiTeacher(BaseDistiller):
             sample.set_field(w, 'gate_weights')
         return predictions
 
-    def gate_teachers(self, inputs: torch.Tensor, data_samples=None):
-        """Teacher logits ``(N, K, C)`` and gate weights ``(N, K)``."""
-        teacher_logits = torch.stack(
-            list(self.teacher_logits(inputs, data_samples).values()), dim=1)
+    def gate_teachers(self, inputs: torch.Tensor, data_samples=None,
+                      teacher_logits: Optional[dict] = None):
+        """Teacher logits ``(N, K, C)`` and gate weights ``(N, K)``
+        (``teacher_logits``: ``{name: (N, C)}`` already computed)."""
+        if teacher_logits is None:
+            teacher_logits = self.teacher_logits(inputs, data_samples)
+        teacher_logits = torch.stack(list(teacher_logits.values()), dim=1)
         labels = self.hard_labels(data_samples) if data_samples else None
         if labels is not None:
             labels = labels.to(inputs.device)

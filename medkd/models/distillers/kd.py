@@ -1,14 +1,15 @@
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
 from .base import BaseDistiller, build_kd_loss, check_loss_weights
+from .feature_pairs import FeaturePairsMixin, features_and_logits
 
 
 @MODELS.register_module()
-class VanillaKD(BaseDistiller):
+class VanillaKD(FeaturePairsMixin, BaseDistiller):
     """Hinton et al.'s knowledge distillation from one frozen teacher.
 
     .. math::
@@ -32,6 +33,13 @@ class VanillaKD(BaseDistiller):
             the only one. Defaults to ``KDLoss`` for softmax heads and
             ``SoftBCELoss`` (with ``T²``) for sigmoid heads, at
             ``default_temperature`` (4).
+        feature_pairs (Sequence[dict]): Feature terms added to the loss
+            (FitNets, attention transfer, ...), see
+            :class:`~medkd.models.distillers.feature_pairs.FeaturePairsMixin`.
+            The teacher then runs live (features are not cached).
+            Defaults to ().
+        probe_shape (Sequence[int]): ``(C, H, W)`` of the batch that finds
+            the connectors' channels. Defaults to (3, 32, 32).
         **kwargs: Passed to :class:`BaseDistiller`.
     """
 
@@ -43,6 +51,8 @@ class VanillaKD(BaseDistiller):
                  cls_weight: float = 0.5,
                  kd_weight: float = 0.5,
                  kd_loss: Optional[dict] = None,
+                 feature_pairs: Sequence[dict] = (),
+                 probe_shape: Sequence[int] = (3, 32, 32),
                  **kwargs):
         super().__init__(student, teachers, **kwargs)
         if len(self.teachers) != 1:
@@ -52,12 +62,23 @@ class VanillaKD(BaseDistiller):
             cls_weight=cls_weight, kd_weight=kd_weight)
         self.kd_loss = build_kd_loss(kd_loss, self.student,
                                      self.default_temperature)
+        self.build_feature_pairs(feature_pairs, probe_shape)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        (teacher_logits, ) = self.teacher_logits(inputs, data_samples).values()
-        student_logits = self.student(inputs, mode='tensor')
+        losses = {}
+        if self.feature_pairs:
+            logits, teacher_feats = self.teacher_features(inputs)
+            (teacher_logits, ) = logits.values()
+            student_feats, student_logits = features_and_logits(
+                self.student, inputs)
+            losses = self.feature_pair_losses(student_feats, teacher_feats)
+        else:
+            (teacher_logits, ) = self.teacher_logits(inputs,
+                                                     data_samples).values()
+            student_logits = self.student(inputs, mode='tensor')
         return dict(
+            **losses,
             loss_cls=self.cls_weight *
             self.student_cls_loss(student_logits, data_samples),
             loss_kd=self.kd_weight * self.kd_loss(

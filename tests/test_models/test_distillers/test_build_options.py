@@ -40,7 +40,7 @@ def test_distiller_init_cfg_reaches_student_and_connectors_not_teachers():
              student=tiny_classifier(channels=(4, 8)),
              teachers=dict(t=dict(model=tiny_classifier(channels=(6, 12)))),
              feature_pairs=[
-                 dict(student_index=0, teacher_index=0,
+                 dict(student_stage=1, teacher_stage=1,
                       loss=dict(type='FeatureKLLoss'),
                       connector=dict(
                           type='ConvConnector',
