@@ -22,6 +22,7 @@ import torch
 from mmengine.config import Config, DictAction
 from terminaltables import AsciiTable
 
+from medkd.apis.inference import model_config
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
 from medkd.utils.complexity import distiller_parts, model_complexity
@@ -53,7 +54,8 @@ def main():
         raise SystemExit(f'--ckpt-size: no file {args.ckpt_size}')
     for teacher in cfg.model.get('teachers', {}).values():
         teacher.ckpt = None
-    model = MODELS.build(cfg.model).eval()
+    # built as tools/train.py builds it (with the config's preprocessor)
+    model = MODELS.build(model_config(cfg)).eval()
     parts = distiller_parts(model)
     input_sizes = getattr(model, 'teacher_input_sizes', {})
 

@@ -19,6 +19,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 from medkd.apis.export import build_student, export_onnx
+from medkd.apis.inference import model_config
 from medkd.utils import register_all_modules
 
 
@@ -46,7 +47,9 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    student = build_student(cfg.model, args.checkpoint)
+    # the student with the config's preprocessor, as tools/test.py has it
+    student = build_student(model_config(cfg, part='student'),
+                            args.checkpoint)
     shape = (args.in_channels, *args.shape)
     diff = export_onnx(student, args.out, shape, args.opset)
     print(f'saved {osp.abspath(args.out)} (input (N, {shape[0]}, '
