@@ -75,10 +75,15 @@ def _rank_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
                   (positives + 1) / 2) / (positives * negatives))
 
 
-def _ratio(num, den):
-    num = np.asarray(num, np.float64)
-    den = np.asarray(den, np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+def safe_divide(numerator, denominator):
+    """Element-wise division that gives 0 where the denominator is 0 (as
+    sklearn's ``zero_division=0``)."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    return np.divide(numerator,
+                     denominator,
+                     out=np.zeros_like(numerator),
+                     where=denominator > 0)
 
 
 def summary_statistics(scores: np.ndarray,
@@ -109,7 +114,7 @@ def summary_statistics(scores: np.ndarray,
         fn = (y & ~pred).sum(0)
         tn = keep.sum(0) - tp - fp - fn
         positives = y.sum(0)
-        f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+        f1 = safe_divide(2 * tp, 2 * tp + fp + fn)
         aucs = np.array([
             _rank_auc(y[keep[:, j], j], scores[keep[:, j], j])
             for j in range(num_classes)
@@ -120,8 +125,8 @@ def summary_statistics(scores: np.ndarray,
             f1_weighted=float(
                 (f1 * positives).sum() / positives.sum() *
                 100) if positives.sum() else 0.0,
-            sensitivity_macro=float(_ratio(tp, tp + fn).mean() * 100),
-            specificity_macro=float(_ratio(tn, tn + fp).mean() * 100),
+            sensitivity_macro=float(safe_divide(tp, tp + fn).mean() * 100),
+            specificity_macro=float(safe_divide(tn, tn + fp).mean() * 100),
             auc_mean=float(finite.mean()) if len(finite) else float('nan'))
 
     labels = labels.astype(np.int64)
@@ -138,11 +143,11 @@ def summary_statistics(scores: np.ndarray,
     fn = cm.sum(1) - tp
     tn = n - tp - fp - fn
     support = cm.sum(1)
-    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    f1 = safe_divide(2 * tp, 2 * tp + fp + fn)
     result = dict(
         accuracy=float(tp.sum() / n * 100),
         f1_weighted=float((f1 * support).sum() / n * 100))
-    sensitivity, specificity = _ratio(tp, tp + fn), _ratio(tn, tn + fp)
+    sensitivity, specificity = safe_divide(tp, tp + fn), safe_divide(tn, tn + fp)
     if num_classes == 2:
         result['sensitivity'] = float(sensitivity[pos_label] * 100)
         result['specificity'] = float(specificity[pos_label] * 100)

@@ -16,7 +16,8 @@ from mmpretrain.structures import label_to_onehot
 from sklearn.metrics import (confusion_matrix, precision_recall_fscore_support,
                              roc_auc_score)
 
-from medkd.evaluation.statistics import bootstrap_ci, youden_threshold
+from medkd.evaluation.statistics import (bootstrap_ci, safe_divide,
+                                         youden_threshold)
 from medkd.registry import METRICS
 from .calibration import (binary_confidences, brier_score,
                           expected_calibration_error)
@@ -139,16 +140,16 @@ def _binary_metrics(labels: np.ndarray, preds: np.ndarray,
     fn = float(np.sum(y_true & ~y_pred))
     fp = float(np.sum(~y_true & y_pred))
     tn = float(np.sum(~y_true & ~y_pred))
-    sensitivity = _safe_divide(tp, tp + fn)
-    specificity = _safe_divide(tn, tn + fp)
-    ppv = _safe_divide(tp, tp + fp)
+    sensitivity = safe_divide(tp, tp + fn)
+    specificity = safe_divide(tn, tn + fp)
+    ppv = safe_divide(tp, tp + fp)
     return dict(
         sensitivity=float(sensitivity * 100),
         specificity=float(specificity * 100),
         ppv=float(ppv * 100),
-        npv=float(_safe_divide(tn, tn + fn) * 100),
+        npv=float(safe_divide(tn, tn + fn) * 100),
         balanced_accuracy=float((sensitivity + specificity) / 2 * 100),
-        f1=float(_safe_divide(2 * tp, 2 * tp + fp + fn) * 100))
+        f1=float(safe_divide(2 * tp, 2 * tp + fp + fn) * 100))
 
 
 def _single_label_metrics(
@@ -188,7 +189,7 @@ def _single_label_metrics(
     true_pos = np.diag(cm)
     false_pos = cm.sum(axis=0) - true_pos
     true_neg = cm.sum() - cm.sum(axis=1) - false_pos
-    specificity = _safe_divide(true_neg, true_neg + false_pos)
+    specificity = safe_divide(true_neg, true_neg + false_pos)
     support = cm.sum(axis=1)
     results['specificity_macro'] = float(specificity.mean() * 100)
     results['specificity_weighted'] = _weighted_mean(specificity,
@@ -275,7 +276,7 @@ def _multi_label_metrics(scores: np.ndarray, labels: np.ndarray,
         per_label['recall'].append(recall)
         per_label['f1'].append(f1)
         per_label['specificity'].append(
-            _safe_divide(true_neg, true_neg + false_pos))
+            safe_divide(true_neg, true_neg + false_pos))
         positives.append(y_true.sum())
         eces.append(
             expected_calibration_error(
@@ -314,16 +315,6 @@ def _binary_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     if len(np.unique(y_true)) < 2:
         return float('nan')
     return float(roc_auc_score(y_true, y_score))
-
-
-def _safe_divide(numerator, denominator):
-    """Element-wise division that gives 0 where the denominator is 0."""
-    numerator = np.asarray(numerator, dtype=np.float64)
-    denominator = np.asarray(denominator, dtype=np.float64)
-    return np.divide(numerator,
-                     denominator,
-                     out=np.zeros_like(numerator),
-                     where=denominator > 0)
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
