@@ -46,10 +46,8 @@ def test_documented_subclass_builds_and_computes_its_formula():
 
 
 def test_documented_config_inherits_the_demo(tmp_path):
-    configs = osp.join(osp.dirname(osp.dirname(DOC)), '..', 'configs')
-    text = _code_blocks()[1].replace(
-        "'../demo/", repr(osp.abspath(osp.join(configs, 'demo')))[:-1] + "/")
-    (tmp_path / 'cfg.py').write_text(text)
+    # as written, from a folder outside the repository
+    (tmp_path / 'cfg.py').write_text(_code_blocks()[1])
     cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
     assert cfg.model.type == 'ConfidenceWeightedKD'
     assert cfg.model.kd_weight == 0.7
