@@ -17,8 +17,8 @@ model = dict(
     student=_base_.convnet_tiny_cells,
     teachers=dict(convnet_wide=dict(
         config='{{fileDirname}}/convnet_wide_route_teacher_cells.py')),
-    route=dict(manifest='work_dirs/convnet_wide_route_teacher_cells/route/'
-               'manifest.json'),
+    route=dict(manifest='work_dirs/demo/convnet_wide_route_teacher_cells/'
+               'route/manifest.json'),
     cls_weight=0.5,
     kd_weight=0.5,
     kd_loss=dict(type='DISTLoss', beta=2.0, gamma=2.0, temperature=4.0),

@@ -17,7 +17,8 @@ model = dict(
     teachers=dict(resnet18=dict(
         config='{{fileDirname}}/resnet18_route_teacher_cells.py')),
     route=dict(
-        manifest='work_dirs/resnet18_route_teacher_cells/route/manifest.json'),
+        manifest='work_dirs/demo/resnet18_route_teacher_cells/route/'
+        'manifest.json'),
     cls_weight=0.5,
     kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=2.0),

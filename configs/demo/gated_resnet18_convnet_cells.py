@@ -16,9 +16,11 @@ _base_ = [
     '../_base_/datasets/synthetic_cells.py',
     '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
 ]
+# Default teacher path: where `tools/demo.py` trains the teacher (or
+# train it with `tools/train.py <teacher config> --work-dir <that dir>`).
 teacher_ckpts = dict(
-    resnet18='work_dirs/resnet18_teacher_cells/epoch_12.pth',
-    convnet_wide='work_dirs/convnet_wide_teacher_cells/epoch_30.pth')
+    resnet18='work_dirs/demo/resnet18_teacher_cells/epoch_12.pth',
+    convnet_wide='work_dirs/demo/convnet_wide_teacher_cells/epoch_30.pth')
 model = dict(
     type='GatedMultiTeacher',
     student=_base_.convnet_tiny_cells,

@@ -12,7 +12,9 @@ _base_ = [
     '../_base_/datasets/synthetic_cells.py',
     '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
 ]
-teacher_ckpt = 'work_dirs/convnet_wide_teacher_cells/epoch_30.pth'
+# Default teacher path: where `tools/demo.py` trains the teacher (or
+# train it with `tools/train.py <teacher config> --work-dir <that dir>`).
+teacher_ckpt = 'work_dirs/demo/convnet_wide_teacher_cells/epoch_30.pth'
 model = dict(
     type='VanillaKD',
     student=_base_.convnet_tiny_cells,

@@ -11,7 +11,7 @@ model = dict(
     teachers=dict(
         resnet18=dict(
             config='{{fileDirname}}/resnet18_teacher_bloodmnist.py',
-            ckpt='work_dirs/resnet18_teacher_bloodmnist/epoch_12.pth')))
+            ckpt='work_dirs/demo/resnet18_teacher_bloodmnist/epoch_12.pth')))
 train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction=['horizontal', 'vertical']),
     dict(type='PackInputs'),

@@ -10,7 +10,9 @@ _base_ = [
     '../_base_/datasets/synthetic_cells.py',
     '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
 ]
-teacher_ckpt = 'work_dirs/resnet18_teacher_cells/epoch_12.pth'
+# Default teacher path: where `tools/demo.py` trains the teacher (or
+# train it with `tools/train.py <teacher config> --work-dir <that dir>`).
+teacher_ckpt = 'work_dirs/demo/resnet18_teacher_cells/epoch_12.pth'
 model = dict(
     type='VanillaKD',
     student=_base_.convnet_tiny_cells,

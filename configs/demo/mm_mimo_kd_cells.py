@@ -5,7 +5,9 @@
 #   python tools/train.py configs/demo/mm_mimo_kd_cells.py \
 #       --cfg-options model.teachers.fluorescent.ckpt=PATH ...
 _base_ = ['./mm_mimo_cells.py']
-teacher_ckpt = 'work_dirs/mm_late_fusion_cells/epoch_12.pth'
+# Default teacher path: where `tools/demo.py` trains the teacher (or
+# train it with `tools/train.py <teacher config> --work-dir <that dir>`).
+teacher_ckpt = 'work_dirs/demo/mm_late_fusion_cells/epoch_12.pth'
 member = _base_.convnet_mm_cells
 model = dict(
     _delete_=True,

@@ -9,6 +9,8 @@ _base_ = [
     '../_base_/datasets/synthetic_cell_attributes.py',
     '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
 ]
+# Default teacher path: where `tools/demo.py` trains the teacher (or
+# train it with `tools/train.py <teacher config> --work-dir <that dir>`).
 teacher_ckpt = 'work_dirs/demo/ta_resnet18_teacher_cells/epoch_12.pth'
 model = dict(
     type='TeacherAssistant',
