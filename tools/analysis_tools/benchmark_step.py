@@ -26,6 +26,7 @@ import time
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
+from mmengine.utils import ProgressBar
 from mmpretrain.structures import DataSample
 from terminaltables import AsciiTable
 
@@ -138,10 +139,14 @@ def main():
 
     times = {mode: [] for mode in MODES}
     peak = {}
+    # progress: a whole run takes minutes on a CPU with paper-size models
+    progress = ProgressBar(len(MODES) * (args.warmup + args.rounds *
+                                         args.steps))
     for mode in MODES:
         configure(mode)
         for _ in range(args.warmup):
             step(mode)
+            progress.update()
     for _ in range(args.rounds):
         for mode in MODES:
             configure(mode)
@@ -151,9 +156,11 @@ def main():
                 start = time.perf_counter()
                 step(mode)
                 times[mode].append(time.perf_counter() - start)
+                progress.update()
             if args.device.startswith('cuda'):
                 peak[mode] = max(peak.get(mode, 0),
                                  torch.cuda.max_memory_allocated() / 2**20)
+    print()
     medians = {mode: statistics.median(times[mode]) for mode in MODES}
 
     rows = [['mode', 's / step', '× student alone', '× free teacher',
