@@ -75,3 +75,13 @@ def write_tiny_config(path, config, data_root, epochs=1, extra=''):
     with open(path, 'w') as f:
         f.write(text + '\n')
     return str(path)
+
+
+def run_tool(monkeypatch, tool, *args):
+    """Run ``tools/<tool>`` as ``python tools/<tool> args...`` in-process."""
+    import os.path as osp
+    import runpy
+    import sys
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
+    runpy.run_path(osp.join(root, 'tools', tool), run_name='__main__')

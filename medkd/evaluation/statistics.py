@@ -147,7 +147,8 @@ def summary_statistics(scores: np.ndarray,
     result = dict(
         accuracy=float(tp.sum() / n * 100),
         f1_weighted=float((f1 * support).sum() / n * 100))
-    sensitivity, specificity = safe_divide(tp, tp + fn), safe_divide(tn, tn + fp)
+    sensitivity = safe_divide(tp, tp + fn)
+    specificity = safe_divide(tn, tn + fp)
     if num_classes == 2:
         result['sensitivity'] = float(sensitivity[pos_label] * 100)
         result['specificity'] = float(specificity[pos_label] * 100)
@@ -203,24 +204,36 @@ def bootstrap_ci(scores: np.ndarray,
     scores, labels = np.asarray(scores), np.asarray(labels)
     mask = None if mask is None else np.asarray(mask)
     values = [
-        summary_statistics(
-            scores[idx],
-            labels[idx],
-            multi_label=multi_label,
-            mask=None if mask is None else mask[idx],
-            **kwargs)
+        _statistics_at(idx, scores, labels, mask, multi_label, kwargs)
         for idx in bootstrap_indices(len(scores), n_bootstrap, seed)
     ]
-    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     bounds = {}
     for key in values[0]:
-        column = np.array([v[key] for v in values])
-        column = column[np.isfinite(column)]
-        lo, hi = (np.percentile(column, [low, high]) if len(column) else
-                  (float('nan'), float('nan')))
-        bounds[f'{key}_ci_low'], bounds[f'{key}_ci_high'] = float(lo), float(
-            hi)
+        lo, hi = _percentile_bounds([v[key] for v in values], level)
+        bounds[f'{key}_ci_low'], bounds[f'{key}_ci_high'] = lo, hi
     return bounds
+
+
+def _statistics_at(idx, scores, labels, mask, multi_label, kwargs):
+    """:func:`summary_statistics` of the samples ``idx``."""
+    return summary_statistics(
+        scores[idx],
+        labels[idx],
+        multi_label=multi_label,
+        mask=None if mask is None else mask[idx],
+        **kwargs)
+
+
+def _percentile_bounds(values, level: float):
+    """The central ``level`` percentile interval of the finite values
+    (NaN, NaN when there is none)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float('nan'), float('nan')
+    lo, hi = np.percentile(values, [(1 - level) / 2 * 100,
+                                    (1 + level) / 2 * 100])
+    return float(lo), float(hi)
 
 
 class PairedResult(NamedTuple):
@@ -274,33 +287,25 @@ def paired_bootstrap(scores_a: np.ndarray,
         raise ValueError(f'scores of A {scores_a.shape} and B '
                          f'{scores_b.shape} differ in shape')
 
-    def stats(scores, idx=slice(None)):
-        return summary_statistics(
-            scores[idx],
-            labels[idx],
-            multi_label=multi_label,
-            mask=None if mask is None else mask[idx],
-            **kwargs)
-
-    full_a, full_b = stats(scores_a), stats(scores_b)
+    every = np.arange(len(labels))
+    full_a = _statistics_at(every, scores_a, labels, mask, multi_label, kwargs)
+    full_b = _statistics_at(every, scores_b, labels, mask, multi_label, kwargs)
     diffs = {key: [] for key in full_a}
     for idx in bootstrap_indices(len(labels), n_bootstrap, seed):
-        a, b = stats(scores_a, idx), stats(scores_b, idx)
+        a = _statistics_at(idx, scores_a, labels, mask, multi_label, kwargs)
+        b = _statistics_at(idx, scores_b, labels, mask, multi_label, kwargs)
         for key in diffs:
             diffs[key].append(b[key] - a[key])
-    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     results = {}
     for key, values in diffs.items():
         d = np.array(values)
         d = d[np.isfinite(d)]
-        if len(d):
-            lo, hi = np.percentile(d, [low, high])
-            p = min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0)))
-        else:
-            lo = hi = p = float('nan')
+        lo, hi = _percentile_bounds(d, level)
+        p = (min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0)))
+             if len(d) else float('nan'))
         results[key] = PairedResult(full_a[key], full_b[key],
-                                    full_b[key] - full_a[key], float(lo),
-                                    float(hi), float(p))
+                                    full_b[key] - full_a[key], lo, hi,
+                                    float(p))
     return results
 
 

@@ -1,7 +1,5 @@
 import json
 import os.path as osp
-import runpy
-import sys
 
 import cv2
 import mmengine
@@ -13,16 +11,11 @@ from mmengine.config import Config
 from medkd.evaluation.metrics.medical_metric import compute_medical_metrics
 from medkd.registry import MODELS
 from medkd.models.distillers.base import teacher_model_config
-from conftest import write_tiny_config
+from conftest import run_tool, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 KD = 'configs/demo/kd_resnet18_convnet_cells.py'
 CELLS = ['neutrophil', 'lymphocyte', 'eosinophil', 'monocyte']
-
-
-def run_tool(monkeypatch, tool, *args):
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 def table_rows(text):

@@ -1,21 +1,15 @@
 import glob
 import json
 import os.path as osp
-import runpy
-import sys
 
 import numpy as np
 from mmengine.config import Config
 
 from medkd.datasets import generate_synthetic_cells
+from conftest import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MIMO = osp.join(ROOT, 'configs', 'demo', 'mm_mimo_cells.py')
-
-
-def run_tool(monkeypatch, tool, *args):
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 def write_cv_config(tmp_path):

@@ -1,8 +1,6 @@
 import glob
 import json
 import os.path as osp
-import runpy
-import sys
 
 import mmengine
 import numpy as np
@@ -12,15 +10,10 @@ from mmengine.config import Config
 
 from medkd.registry import MODELS
 from medkd.models.distillers.base import teacher_model_config
-from conftest import write_tiny_config
+from conftest import run_tool, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GATED = 'configs/demo/gated_resnet18_convnet_cells.py'
-
-
-def run_tool(monkeypatch, tool, *args):
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 def test_gated_train_logs_gates_test_dumps_them_and_report(

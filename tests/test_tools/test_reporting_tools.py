@@ -5,8 +5,6 @@ import glob
 import json
 import os.path as osp
 import pickle
-import runpy
-import sys
 
 import numpy as np
 import pytest
@@ -15,13 +13,9 @@ from sklearn.metrics import f1_score, recall_score, roc_auc_score
 
 from medkd.evaluation import compute_medical_metrics
 from medkd.evaluation.dumped_results import load_predictions, load_results
+from conftest import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def run_tool(monkeypatch, tool, *args):
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 @pytest.fixture(scope='module')

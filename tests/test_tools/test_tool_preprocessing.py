@@ -2,8 +2,6 @@
 predicts: they apply the config's data preprocessor."""
 import os.path as osp
 import re
-import runpy
-import sys
 
 import numpy as np
 import pytest
@@ -13,15 +11,9 @@ from mmengine.config import Config
 from medkd.apis import build_runner
 from medkd.apis.inference import build_model
 from medkd.evaluation.dumped_results import config_class_names, load_results
-from conftest import tiny_runner_cfg, write_tiny_config
+from conftest import run_tool, tiny_runner_cfg, write_tiny_config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT = 'configs/demo/convnet_student_cells.py'
-
-
-def run_tool(monkeypatch, tool, *args):
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 @pytest.fixture(scope='module')

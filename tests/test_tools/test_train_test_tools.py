@@ -1,7 +1,6 @@
 import json
 import os
 import os.path as osp
-import runpy
 import subprocess
 import sys
 
@@ -12,14 +11,9 @@ import torch
 
 from medkd.apis import build_runner, enable_amp
 from medkd.utils.checkpoint import safe_load
-from conftest import tiny_runner_cfg, write_tiny_config
+from conftest import run_tool, tiny_runner_cfg, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def run_tool(monkeypatch, tool, *args):
-    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
-    runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
 
 
 def test_teacher_kd_extract_student_and_test_out(tmp_path, monkeypatch):
