@@ -1,14 +1,17 @@
 """Run a method end to end on medkd's synthetic cells and compare models.
 
     python tools/demo.py --method kd [--seeds 3] [--work-dir work_dirs/demo] \
-        [--cfg-options k=v ...]
+        [--report] [--cfg-options k=v ...]
 
 Generates the data on first use, trains every model the method needs (the
 teachers first, once; with ``--seeds N`` every other stage with seeds
 0..N-1; a run whose final checkpoint and metrics exist is reused unless
-``--force``), evaluates each final checkpoint on the val and test splits
+``--force`` or its config or teacher checkpoints changed, also by another
+method with the same stage), evaluates each final checkpoint on the val and test splits
 and prints one table: model, parameters, val accuracy, test accuracy,
-weighted F1, AUC (mean ± std over the seeds).
+weighted F1, AUC (mean ± std over the seeds). ``--report`` also writes
+the HTML report of ``tools/analysis_tools/report.py`` for the stages (seed
+0 of each).
 """
 import argparse
 import os.path as osp
@@ -118,6 +121,9 @@ def parse_args():
                         '(teachers once) and report mean ± std (default 1)')
     parser.add_argument('--force', action='store_true',
                         help='retrain stages that already finished')
+    parser.add_argument('--report', action='store_true',
+                        help='also write an HTML report of the stages to '
+                        'WORK_DIR/<method>_report/index.html')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of every stage config')
     args = parser.parse_args()
@@ -164,21 +170,47 @@ def teacher_stages(stages) -> set:
     return used
 
 
+def stage_key(stages, stage) -> tuple:
+    """What a stage trains: its config and, recursively, the stages its
+    teachers (and route) come from, whatever the stages are called."""
+    name, config, teachers, *options = stage
+    by_name = {s[0]: s for s in stages}
+    return (config,
+            tuple(sorted((t, stage_key(stages, by_name[s]))
+                         for t, s in teachers.items())),
+            tuple(sorted((k, stage_key(stages, by_name[v]))
+                         for o in options for k, v in o.items())))
+
+
+def stage_owner(method: str, stage) -> Optional[str]:
+    """The first method (in :data:`METHODS` order) with the same stage, in
+    whose folder the stage trains, so that e.g. ``--method gated`` reuses
+    the DIST student ``--method kd`` trained from the same teacher. None
+    for a stage without teachers (shared by all methods)."""
+    if not stage[2] and not stage[3:]:
+        return None
+    key = stage_key(METHODS[method], stage)
+    return next(other for other, stages in METHODS.items()
+                if any(stage_key(stages, s) == key for s in stages))
+
+
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
     logger = MMLogger.get_instance('medkd_demo')
     stages = METHODS[args.method]
     once = teacher_stages(stages)
-    finished, stage_dirs = {}, {}
+    finished, stage_dirs, run_dirs = {}, {}, []
     rows = [['model', 'params', 'val accuracy (%)', 'accuracy (%)',
              'weighted F1 (%)', 'AUC']]
     start = time.time()
     for index, (name, config, teachers, *options) in enumerate(stages, 1):
         # a stage without teachers is shared by all methods; one with
-        # teachers belongs to its method (its teachers may differ)
-        method_dir = [args.method] if teachers or options else []
-        stage_dir = osp.join(args.work_dir, *method_dir,
+        # teachers lives in the folder of the first method that has it, so
+        # other methods reuse it when its config and teachers are the same
+        # (run_seed retrains a run whose config or teacher files changed)
+        owner = stage_owner(args.method, stages[index - 1])
+        stage_dir = osp.join(args.work_dir, *([owner] if owner else []),
                              osp.splitext(config)[0])
         logger.info(f'=== stage {index} of {len(stages)} ({elapsed(start)} '
                     f'so far): {name}: {config} -> {stage_dir}')
@@ -195,6 +227,7 @@ def main():
         runs = [run_seed(cfg, work_dir, seed, force=args.force)
                 for seed, work_dir in seeds]
         finished[name], stage_dirs[name] = runs[0]['checkpoint'], stage_dir
+        run_dirs.append(seeds[0][1])
 
         def cell(split, key, digits=2):
             # multi-label metrics report the mean of the per-label AUCs
@@ -218,6 +251,14 @@ def main():
     logger.info(f'{len(stages)} stages in {elapsed(start)}. Final '
                 'checkpoints:\n' + '\n'.join(
                     f'  {name}: {ckpt}' for name, ckpt in finished.items()))
+    if args.report:
+        from medkd.apis.report import build_report  # matplotlib: on demand
+        index = build_report(
+            run_dirs, osp.join(args.work_dir, f'{args.method}_report'),
+            [stage[0] for stage in stages],
+            title=f'medkd demo: {args.method} on SyntheticCells' +
+            ('' if args.seeds == 1 else ' (students: seed 0)'))
+        logger.info(f'report: {osp.abspath(index)}')
     last_name, last_config, last_teachers = stages[-1][:3]
     teacher_options = ''.join(
         f' model.teachers.{t}.ckpt={finished[stage]}'

@@ -10,6 +10,8 @@ such as per-sample gate weights) with mmengine's ``DumpResults``.
 (binary tasks) first evaluates the checkpoint on the *val* split, takes the
 positive-class threshold maximising Youden's J there, and applies it to
 test; the test metrics then carry it as ``medical/decision_threshold``.
+A distiller config is tested from its checkpoint alone: its teachers'
+files are read only with ``model.eval_teachers=True``.
 """
 import argparse
 import os
@@ -17,7 +19,8 @@ import os
 from mmengine.config import Config, DictAction
 
 from medkd.apis import build_runner, close_distributed, set_work_dir
-from medkd.apis.evaluate import (medical_metrics_of, set_metric_options,
+from medkd.apis.evaluate import (add_results_dump, medical_metrics_of,
+                                 set_metric_options, skip_teacher_loading,
                                  youden_from_val)
 from medkd.apis.train import importable_cwd
 
@@ -62,6 +65,11 @@ def main():
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
+    skipped = skip_teacher_loading(cfg)
+    if skipped:
+        print(f'Teachers {skipped} are not loaded: their files are not '
+              'needed to test the student (model.eval_teachers=True scores '
+              'them too).')
     if args.ci:
         set_metric_options(cfg, 'test_evaluator', '--ci', ci=True)
     if args.youden_threshold:
@@ -77,12 +85,7 @@ def main():
             print(f'Youden threshold chosen on val for {prefix}: '
                   f'{thresholds[prefix]:.4f}')
     if args.out:
-        evaluator = cfg.test_evaluator
-        evaluators = list(evaluator) if isinstance(evaluator,
-                                                   (list,
-                                                    tuple)) else [evaluator]
-        evaluators.append(dict(type='DumpResults', out_file_path=args.out))
-        cfg.test_evaluator = evaluators
+        add_results_dump(cfg, args.out)
     build_runner(cfg).test()
     close_distributed()
 

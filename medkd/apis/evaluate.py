@@ -7,13 +7,50 @@ from mmengine.config import Config
 
 from .train import build_runner
 
-__all__ = ['medical_metrics_of', 'set_metric_options', 'youden_from_val']
+__all__ = [
+    'add_results_dump', 'medical_metrics_of', 'set_metric_options',
+    'skip_teacher_loading', 'youden_from_val'
+]
 
 
 def _as_list(evaluator) -> List[dict]:
     return list(evaluator) if isinstance(evaluator, (list, tuple)) else [
         evaluator
     ]
+
+
+def add_results_dump(cfg: Config, path: str) -> Config:
+    """Dump every test sample's prediction to ``path`` (mmengine's
+    ``DumpResults`` beside the config's test metrics), as ``tools/test.py
+    --out`` does. Changes ``cfg`` in place and returns it."""
+    cfg.test_evaluator = _as_list(copy.deepcopy(cfg.test_evaluator)) + [
+        dict(type='DumpResults', out_file_path=path)
+    ]
+    return cfg
+
+
+def skip_teacher_loading(cfg: Config) -> List[str]:
+    """Test a distiller checkpoint without its teachers' files.
+
+    A distiller's predictions are its student's, so unless
+    ``model.eval_teachers`` asks for the teachers' scores their checkpoint
+    files (and a checkpoint sequence's route) are not loaded: each
+    teacher keeps its initial weights and takes no part, and the distiller
+    checkpoint alone is needed. Changes ``cfg`` in place.
+
+    Returns:
+        list[str]: The teachers not loaded (empty for a classifier config or
+        with ``eval_teachers=True``).
+    """
+    model = cfg.get('model') or {}
+    if 'teachers' not in model or 'student' not in model or model.get(
+            'eval_teachers'):
+        return []
+    for teacher in model.teachers.values():
+        teacher.ckpt = None
+    if model.get('route') is not None:
+        model.route = None
+    return list(model.teachers)
 
 
 def medical_metrics_of(evaluator) -> List[dict]:

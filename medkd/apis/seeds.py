@@ -5,9 +5,11 @@ Used by ``tools/analysis_tools/compare_runs.py`` and ``tools/demo.py
 (``randomness.seed = s``), is evaluated on its val and test splits (and
 optionally on its training images with the test pipeline, to see
 under-fitting), and stores the numbers in ``{work_dir}/seed_metrics.json``
-so that a finished run is reused.
+so that a finished run is reused, and the test predictions in
+``{work_dir}/test_results.pkl`` (what ``tools/test.py --out`` writes).
 """
 import copy
+import hashlib
 import json
 import os
 import os.path as osp
@@ -15,12 +17,53 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
-from .evaluate import medical_metrics_of, set_metric_options
+from medkd.utils.checkpoint import file_sha256
+
+from .evaluate import (add_results_dump, medical_metrics_of,
+                       set_metric_options, skip_teacher_loading)
 from .stages import final_checkpoint
 from .train import build_runner
 
 METRICS_FILE = 'seed_metrics.json'
+FINGERPRINT_FILE = 'run_fingerprint.txt'
+#: The test split's per-sample predictions (``tools/test.py --out``
+#: format), read by ``tools/analysis_tools/report.py``.
+RESULTS_FILE = 'test_results.pkl'
+
+
+def _named_files(value) -> List[str]:
+    """Every existing file a config names (teacher checkpoints, route
+    manifests, ``load_from``), in config order."""
+    if isinstance(value, dict):
+        return [f for v in value.values() for f in _named_files(v)]
+    if isinstance(value, (list, tuple)):
+        return [f for v in value for f in _named_files(v)]
+    if isinstance(value, str) and osp.isfile(value):
+        return [value]
+    return []
+
+
+def run_fingerprint(cfg: Config) -> str:
+    """SHA-256 of what a run's result depends on: the config (its
+    ``work_dir`` excluded) and the bytes of every file the config names
+    (teacher checkpoints, route manifests, ``load_from``). A finished run
+    is reused only when its fingerprint is today's."""
+    settings = copy.deepcopy(cfg).to_dict()
+    settings.pop('work_dir', None)
+    digest = hashlib.sha256(
+        json.dumps(settings, sort_keys=True, default=repr).encode())
+    for path in _named_files(cfg.to_dict()):
+        digest.update(f'{path}:{file_sha256(path)}'.encode())
+    return digest.hexdigest()
+
+
+def _read(path: str) -> Optional[str]:
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return f.read().strip()
 
 
 def _numbers(metrics: dict) -> Dict[str, float]:
@@ -33,18 +76,27 @@ def _numbers(metrics: dict) -> Dict[str, float]:
 
 def _evaluate(cfg: Config,
               ckpt: str,
-              loader: str,
-              ci: bool = False) -> Dict[str, float]:
-    """Test ``ckpt`` on ``cfg``'s ``loader`` (e.g. ``'val_dataloader'``),
-    with bootstrap CIs when ``ci`` and the evaluator has a MedicalMetric."""
+              dump: Optional[str] = None,
+              train_metrics: bool = False) -> Dict[str, Dict[str, float]]:
+    """``{'val': ..., 'test': ...[, 'train': ...]}`` metrics of ``ckpt``
+    from one runner: val with the config's val evaluator, test with
+    bootstrap CIs (when the evaluator has a MedicalMetric) and the
+    predictions dumped to ``dump``; ``train_metrics``: also the training
+    images with the test pipeline."""
     cfg = copy.deepcopy(cfg)
-    cfg.test_dataloader = cfg[loader]
-    cfg.test_evaluator = cfg.get(
-        loader.replace('dataloader', 'evaluator'), cfg.test_evaluator)
-    if ci and medical_metrics_of(cfg.test_evaluator):
+    if medical_metrics_of(cfg.test_evaluator):
         set_metric_options(cfg, 'test_evaluator', 'ci', ci=True)
+    if dump:
+        add_results_dump(cfg, dump)
+    skip_teacher_loading(cfg)
     cfg.load_from = ckpt
-    return _numbers(build_runner(cfg).test())
+    runner = build_runner(cfg)
+    results = dict(val=_numbers(runner.val()), test=_numbers(runner.test()))
+    if train_metrics:
+        cfg.test_dataloader = train_split_as_test(cfg)
+        cfg.test_evaluator = cfg.val_evaluator
+        results['train'] = _numbers(build_runner(cfg).test())
+    return results
 
 
 def train_split_as_test(cfg: Config) -> dict:
@@ -70,34 +122,49 @@ def run_seed(cfg: Config,
         train_metrics (bool): Also evaluate on the training images (test
             pipeline). Defaults to False.
         force (bool): Retrain even if the run finished. Defaults to False.
+            A finished run whose config or named files (teacher
+            checkpoints, :func:`run_fingerprint`) changed is retrained
+            whatever ``force`` says, with a warning naming the directory.
 
     Returns:
         dict: ``{'val': metrics, 'test': metrics[, 'train': metrics],
-        'checkpoint': path, 'seed': seed}``, each metrics dict ``{metric
+        'checkpoint': path, 'seed': seed, 'fingerprint': ...}``, each metrics dict ``{metric
         key: value}`` of the final checkpoint (never the best on val or
         test); the test metrics carry bootstrap 95 % CIs
         (``<metric>_ci_low`` / ``_ci_high``).
     """
-    metrics_file = osp.join(work_dir, METRICS_FILE)
-    if osp.isfile(metrics_file) and not force:
-        with open(metrics_file) as f:
-            saved = json.load(f)
-        if not train_metrics or 'train' in saved:
-            return saved
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
     cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
-    ckpt = None if force else final_checkpoint(work_dir, cfg)
+    fingerprint = run_fingerprint(cfg)
+    fingerprint_file = osp.join(work_dir, FINGERPRINT_FILE)
+    metrics_file = osp.join(work_dir, METRICS_FILE)
+    results_file = osp.join(work_dir, RESULTS_FILE)
+    saved_fingerprint = _read(fingerprint_file)
+    if not force and osp.isfile(metrics_file):
+        if saved_fingerprint != fingerprint:
+            MMLogger.get_current_instance().warning(
+                f'{work_dir} holds a run of another config or other teacher '
+                'files than this one (run_fingerprint differs): retraining '
+                'it')
+            force = True
+        elif osp.isfile(results_file):
+            with open(metrics_file) as f:
+                saved = json.load(f)
+            if not train_metrics or 'train' in saved:
+                return saved
+    ckpt = None if force or saved_fingerprint != fingerprint else \
+        final_checkpoint(work_dir, cfg)
     if ckpt is None:
+        os.makedirs(work_dir, exist_ok=True)
+        if osp.isfile(metrics_file):
+            os.remove(metrics_file)
+        with open(fingerprint_file, 'w') as f:
+            f.write(fingerprint + '\n')
         build_runner(cfg).train()
         ckpt = final_checkpoint(work_dir, cfg)
-    results = dict(
-        val=_evaluate(cfg, ckpt, 'val_dataloader'),
-        test=_evaluate(cfg, ckpt, 'test_dataloader', ci=True))
-    if train_metrics:
-        cfg.train_as_test_dataloader = train_split_as_test(cfg)
-        results['train'] = _evaluate(cfg, ckpt, 'train_as_test_dataloader')
-    results.update(checkpoint=ckpt, seed=seed)
+    results = _evaluate(cfg, ckpt, results_file, train_metrics)
+    results.update(checkpoint=ckpt, seed=seed, fingerprint=fingerprint)
     os.makedirs(work_dir, exist_ok=True)
     with open(metrics_file, 'w') as f:
         json.dump(results, f, indent=2)

@@ -744,6 +744,10 @@ class SyntheticCells(BaseDataset):
             'modality': modality,
             **(metainfo or {})
         }
+        # a few hundred rows: mmengine's serialisation (for sharing big
+        # annotation lists with loader workers) would only add its
+        # gc.collect(), 0.4 s per dataset in a long-running process
+        kwargs.setdefault('serialize_data', False)
         super().__init__(
             ann_file=f'{split}.csv',
             metainfo=metainfo,

@@ -42,8 +42,9 @@ class MedKDRunner(Runner):
       (``CheckpointHook`` becomes :class:`AtomicCheckpointHook`), training
       stops at the first non-finite loss term, and the data's class count
       is checked against the model before training, and a distiller's
-      teachers are evaluated once on the validation set
-      (:attr:`always_hooks`).
+      teachers are evaluated once on the validation set, and distiller
+      checkpoints name their teachers' files (with SHA-256) instead of
+      storing the frozen weights, checked when loaded (:attr:`always_hooks`).
 
     Selected with ``runner_type = 'MedKDRunner'`` (set in
     ``configs/_base_/default_runtime.py``); takes the same arguments as
@@ -52,9 +53,19 @@ class MedKDRunner(Runner):
 
     #: Hooks every medkd run gets (added unless the config has them).
     always_hooks = ('SafeCheckpointHook', 'NonFiniteLossHook',
-                    'ClassCountCheckHook', 'TeacherValidationHook')
+                    'ClassCountCheckHook', 'TeacherValidationHook',
+                    'TeacherFilesHook')
 
     def __init__(self, *args, **kwargs):
+        if isinstance(kwargs.get('cfg'), Config):
+            # mmengine writes the config text five times a run (log, two
+            # dumps, message hub, every checkpoint's meta), each through
+            # yapf: 0.5 s a time for a distiller config. The text without
+            # yapf is the same Python (one item a line) and loads back to
+            # the same config.
+            cfg = kwargs['cfg']
+            kwargs['cfg'] = Config(cfg.to_dict(), filename=cfg.filename,
+                                   format_python_code=False)
         launcher = kwargs.get('launcher', 'none')
         if launcher != 'none' and not torch.cuda.is_available():
             if not torch_dist.is_initialized():
@@ -123,11 +134,12 @@ class MedKDRunner(Runner):
         error says how to extract the student. ``strict`` is ignored (always
         strict).
         """
+        from medkd.engine.hooks import TeacherFileChangedError
         from medkd.utils.checkpoint import UnsafeCheckpointError
         try:
             return super().load_checkpoint(
                 filename, map_location, strict=True, revise_keys=revise_keys)
-        except UnsafeCheckpointError:
+        except (UnsafeCheckpointError, TeacherFileChangedError):
             raise
         except RuntimeError as err:
             raise RuntimeError(

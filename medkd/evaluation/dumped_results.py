@@ -18,8 +18,43 @@ from medkd.utils.safe_pickle import safe_pickle_load
 
 __all__ = [
     'PredictionArrays', 'load_results', 'load_predictions',
-    'config_class_names', 'class_name_list'
+    'config_class_names', 'class_name_list', 'gate_weight_summary', 'ALL_ROW'
 ]
+
+#: The label of the row over all samples (not a class name: C-NMC has a
+#: class called ``all``).
+ALL_ROW = '(all samples)'
+
+
+def gate_weight_summary(results, num_classes=None):
+    """Per-class mean gate weights.
+
+    Args:
+        results (list[dict]): Dumped predictions, each with ``gate_weights``
+            (K,) and ``gt_label``.
+        num_classes (int, optional): Number of classes; defaults to the
+            largest label + 1.
+
+    Returns:
+        tuple: ``(means, counts)``: ``(num_classes + 1, K)`` mean weights
+        (last row: all samples) and ``(num_classes + 1,)`` sample counts.
+    """
+    if not results or 'gate_weights' not in results[0]:
+        raise KeyError('the results have no "gate_weights": were they '
+                       'dumped by tools/test.py --out from a '
+                       'GatedMultiTeacher config?')
+    weights = np.stack([np.asarray(r['gate_weights']) for r in results])
+    labels = np.array([int(np.asarray(r['gt_label']).reshape(-1)[0])
+                       for r in results])
+    num_classes = num_classes or int(labels.max()) + 1
+    means = np.zeros((num_classes + 1, weights.shape[1]))
+    counts = np.zeros(num_classes + 1, dtype=int)
+    for c in range(num_classes):
+        counts[c] = (labels == c).sum()
+        if counts[c]:
+            means[c] = weights[labels == c].mean(0)
+    means[-1], counts[-1] = weights.mean(0), len(weights)
+    return means, counts
 
 
 def load_results(path: str) -> list:

@@ -15,6 +15,8 @@ whose ``weights_only`` defaults to False). What medkd itself saves stays loadabl
 because :class:`~medkd.engine.hooks.SafeCheckpointHook` stores mmengine's
 message hub as plain types.
 """
+import functools
+import hashlib
 import os
 import os.path as osp
 import pickle
@@ -147,3 +149,19 @@ CheckpointLoader.register_scheme(
 # mmengine's torchvision:// / open-mmlab:// / mmcls:// loaders resolve a name
 # to a URL and call this module-level function directly.
 mmengine_checkpoint.load_from_http = safe_load_from_http
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (read in 4 MiB blocks; remembered per
+    path, size and modification time, so a teacher file is read once)."""
+    stat = os.stat(path)
+    return _sha256_of(osp.abspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,4 +1,5 @@
 """tools/demo.py: the README's main job, shortened to one epoch a stage."""
+import hashlib
 import json
 import os.path as osp
 import runpy
@@ -22,16 +23,19 @@ def test_demo_kd_trains_teacher_once_students_per_seed_and_reuses_runs(
     monkeypatch.setattr(sys, 'argv', argv)
     runpy.run_path(osp.join(ROOT, 'tools', 'demo.py'), run_name='__main__')
     teacher_dir = tmp_path / 'demo' / 'convnet_wide_teacher_cells'
-    teacher = safe_load(str(teacher_dir / 'epoch_1.pth'))
+    assert osp.isfile(teacher_dir / 'epoch_1.pth')
     assert not (teacher_dir / 'seed_1').exists()  # teachers train once
     dist = tmp_path / 'demo' / 'kd' / 'dist_convnet_wide_convnet_cells'
     runs = [safe_load(str(dist / f'seed_{s}' / 'epoch_1.pth'))
             for s in (0, 1)]
-    # every seed distilled from the teacher stage's final checkpoint ...
+    # every seed distilled from the teacher stage's final checkpoint (named
+    # with its SHA-256 in the student-sized checkpoint) ...
+    digest = hashlib.sha256(
+        (teacher_dir / 'epoch_1.pth').read_bytes()).hexdigest()
     for run in runs:
-        for key, value in teacher['state_dict'].items():
-            assert torch.equal(
-                run['state_dict'][f'teachers.convnet_wide.{key}'], value)
+        assert run['meta']['teacher_files']['convnet_wide'] == dict(
+            ckpt=str(teacher_dir / 'epoch_1.pth'), sha256=digest)
+        assert not [k for k in run['state_dict'] if k.startswith('teachers')]
     # ... from its own initialisation
     key = 'student.backbone.blocks.0.0.weight'
     assert not torch.equal(runs[0]['state_dict'][key],

@@ -61,6 +61,13 @@ def test_gated_train_logs_gates_test_dumps_them_and_report(
             '4', f'{mean[0]:.3f}', f'{mean[1]:.3f}'], out
     assert rows['(all samples)'][0].strip() == '16'
     assert osp.getsize(tmp_path / 'gate.png') > 1000
+    # the distillation report shows the same per-class gate weights
+    run_tool(monkeypatch, 'analysis_tools/report.py', tmp_path / 'work',
+             '--results', tmp_path / 'results.pkl', '--names', 'gated',
+             '--out', tmp_path / 'report')
+    page = (tmp_path / 'report' / 'index.html').read_text()
+    assert 'run0_gate.png' in page and 'mean gate weight per class' in page
+    assert osp.getsize(tmp_path / 'report' / 'run0_gate.png') > 1000
     # too few --classes is an error, not a dropped class
     with pytest.raises(ValueError, match='name every class'):
         run_tool(monkeypatch, 'analysis_tools/gate_report.py', cfg,

@@ -3,7 +3,6 @@ predicts: they apply the config's data preprocessor."""
 import os.path as osp
 import re
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config

@@ -13,7 +13,6 @@ else from the config's test dataset, else indices.
 import argparse
 import os.path as osp
 
-import numpy as np
 from mmengine.config import Config
 from sklearn.metrics import confusion_matrix
 from terminaltables import AsciiTable
@@ -22,6 +21,7 @@ from medkd.evaluation.dumped_results import (class_name_list,
                                              config_class_names,
                                              load_predictions)
 from medkd.utils import register_all_modules
+from medkd.visualization import confusion_png, row_normalise
 
 
 def parse_args():
@@ -35,42 +35,11 @@ def parse_args():
     return parser.parse_args()
 
 
-def row_normalise(counts: np.ndarray) -> np.ndarray:
-    """Each row divided by its sum, in percent (0 for an empty row)."""
-    totals = counts.sum(axis=1, keepdims=True)
-    return np.divide(counts * 100.0, totals, out=np.zeros(counts.shape),
-                     where=totals > 0)
-
-
 def matrix_table(matrix, names, fmt, title):
     rows = [['true \\ pred'] + names]
     rows += [[name] + [fmt.format(v) for v in row]
              for name, row in zip(names, matrix)]
     return AsciiTable(rows, title=title).table
-
-
-def save_png(counts, percent, names, path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    side = 1.5 + 0.6 * len(names)
-    fig, axes = plt.subplots(1, 2, figsize=(2 * side + 1, side))
-    for ax, matrix, fmt, title in ((axes[0], counts, '{:d}', 'counts'),
-                                   (axes[1], percent, '{:.1f}',
-                                    'row-normalised (%)')):
-        ax.imshow(percent, cmap='Blues', vmin=0, vmax=100)
-        for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, fmt.format(value), ha='center', va='center',
-                    color='white' if percent[i, j] > 50 else 'black')
-        ticks = np.arange(len(names))
-        ax.set_xticks(ticks, names, rotation=45, ha='right')
-        ax.set_yticks(ticks, names)
-        ax.set_xlabel('predicted')
-        ax.set_ylabel('true')
-        ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main():
@@ -93,7 +62,7 @@ def main():
     print(matrix_table(percent, names, '{:.1f}',
                        'row-normalised (% of each true class)'))
     if args.out_png:
-        save_png(counts, percent, names, args.out_png)
+        confusion_png(counts, names, args.out_png)
         print(f'saved {osp.abspath(args.out_png)}')
 
 

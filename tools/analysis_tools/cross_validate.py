@@ -21,7 +21,7 @@ import csv
 import json
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 from mmengine.config import Config, DictAction

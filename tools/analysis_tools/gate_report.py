@@ -16,44 +16,12 @@ import numpy as np
 from mmengine.config import Config
 from terminaltables import AsciiTable
 
-from medkd.evaluation.dumped_results import (class_name_list,
-                                             config_class_names, load_results)
+from medkd.evaluation.dumped_results import (ALL_ROW, class_name_list,
+                                             config_class_names,
+                                             gate_weight_summary,
+                                             load_results)
 from medkd.utils import register_all_modules
-
-#: The label of the row over all samples (not a class name: C-NMC has a
-#: class called ``all``).
-ALL_ROW = '(all samples)'
-
-
-def gate_weight_summary(results, num_classes=None):
-    """Per-class mean gate weights.
-
-    Args:
-        results (list[dict]): Dumped predictions, each with ``gate_weights``
-            (K,) and ``gt_label``.
-        num_classes (int, optional): Number of classes; defaults to the
-            largest label + 1.
-
-    Returns:
-        tuple: ``(means, counts)``: ``(num_classes + 1, K)`` mean weights
-        (last row: all samples) and ``(num_classes + 1,)`` sample counts.
-    """
-    if not results or 'gate_weights' not in results[0]:
-        raise KeyError('the results have no "gate_weights": were they '
-                       'dumped by tools/test.py --out from a '
-                       'GatedMultiTeacher config?')
-    weights = np.stack([np.asarray(r['gate_weights']) for r in results])
-    labels = np.array([int(np.asarray(r['gt_label']).reshape(-1)[0])
-                       for r in results])
-    num_classes = num_classes or int(labels.max()) + 1
-    means = np.zeros((num_classes + 1, weights.shape[1]))
-    counts = np.zeros(num_classes + 1, dtype=int)
-    for c in range(num_classes):
-        counts[c] = (labels == c).sum()
-        if counts[c]:
-            means[c] = weights[labels == c].mean(0)
-    means[-1], counts[-1] = weights.mean(0), len(weights)
-    return means, counts
+from medkd.visualization import gate_weights_png
 
 
 def main():
@@ -89,20 +57,7 @@ def main():
     print(table.table)
 
     if args.out_png:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        x = np.arange(len(names))
-        width = 0.8 / len(teachers)
-        fig, ax = plt.subplots(figsize=(1.5 + 1.2 * len(names), 3.5))
-        for k, teacher in enumerate(teachers):
-            ax.bar(x + k * width, means[:, k], width, label=teacher)
-        ax.set_xticks(x + width * (len(teachers) - 1) / 2, names)
-        ax.set_ylabel('mean gate weight')
-        ax.set_ylim(0, 1)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(args.out_png, dpi=120)
+        gate_weights_png(means, names, teachers, args.out_png)
         print(f'saved {osp.abspath(args.out_png)}')
 
 

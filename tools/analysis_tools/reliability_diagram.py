@@ -13,17 +13,12 @@ prediction (``score >= --thr``), pooled over labels.
 import argparse
 import os.path as osp
 
-import matplotlib
+import mmengine
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import mmengine  # noqa: E402
-import numpy as np  # noqa: E402
-
-from medkd.evaluation.dumped_results import load_predictions  # noqa: E402
-from medkd.evaluation.metrics.calibration import (  # noqa: E402
-    NUM_BINS, binary_confidences, expected_calibration_error,
-    reliability_bins)
+from medkd.evaluation.dumped_results import load_predictions
+from medkd.evaluation.metrics.calibration import NUM_BINS, binary_confidences
+from medkd.visualization import reliability_png
 
 
 def parse_args():
@@ -59,33 +54,21 @@ def main():
     names = args.names or [
         osp.splitext(osp.basename(p))[0] for p in args.results
     ]
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], 'k--', linewidth=1, label='calibrated')
+    drawn = reliability_png(
+        {name: confidences(path, args.score_field, args.thr)
+         for name, path in zip(names, args.results)}, args.out, args.bins)
     saved = {}
-    for name, path in zip(names, args.results):
-        conf, correct = confidences(path, args.score_field, args.thr)
-        bins = reliability_bins(conf, correct, args.bins)
-        ece = expected_calibration_error(conf, correct, args.bins) * 100
-        filled = bins.count > 0
-        ax.plot(bins.confidence[filled], bins.accuracy[filled], 'o-',
-                label=f'{name} (ECE {ece:.2f}%)')
+    for (name, entry), path in zip(drawn.items(), args.results):
+        bins = entry['bins']
         saved[name] = dict(
             file=path,
-            ece=ece,
+            ece=entry['ece'],
             edges=bins.edges.tolist(),
             count=bins.count.tolist(),
             confidence=[None if np.isnan(v) else v
                         for v in bins.confidence.tolist()],
             accuracy=[None if np.isnan(v) else v
                       for v in bins.accuracy.tolist()])
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel('confidence')
-    ax.set_ylabel('fraction correct')
-    ax.set_title('Reliability diagram')
-    ax.legend(loc='upper left')
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
     print(f'wrote {args.out}: ' + ', '.join(
         f'{n} ECE {v["ece"]:.2f}%' for n, v in saved.items()))
     if args.json:

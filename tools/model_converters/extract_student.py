@@ -3,15 +3,41 @@
     python tools/model_converters/extract_student.py DISTILLER_CKPT OUT.pth
 
 The output holds the student's weights only (``state_dict`` without the
-``student.`` prefix, plus ``meta``), so ``tools/test.py`` on the student's own
-config, ``load_from`` and ``init_cfg=dict(type='Pretrained')`` all take it.
-Teachers, gates and connectors are dropped.
+``student.`` prefix) and ``meta`` with the student's preprocessing as the
+run configured it (``meta['data_preprocessor']``: mean, std, channel order;
+``meta['test_pipeline']``; ``meta['dataset_meta']`` with the class names
+when the run recorded them), so ``tools/test.py`` on the student's own
+config, ``load_from``, ``init_cfg=dict(type='Pretrained')`` and a
+deployment all take it. Teachers, gates and connectors are dropped.
 """
 import argparse
 
 import torch
+from mmengine.config import Config
 
+from medkd.apis.inference import model_config
 from medkd.utils.checkpoint import safe_load
+
+KEPT_META = ('epoch', 'iter', 'dataset_meta', 'mmengine_version', 'seed')
+
+
+def preprocessing_meta(meta: dict) -> dict:
+    """The student's ``data_preprocessor`` and test pipeline from the
+    config text mmengine stores in ``meta['cfg']`` (empty without it)."""
+    if not meta.get('cfg'):
+        return {}
+    cfg = Config.fromstring(meta['cfg'], '.py')
+    student = model_config(cfg, part='student')
+    loader = cfg.get('test_dataloader') or {}
+    pipeline = (loader.get('dataset') or {}).get('pipeline') or cfg.get(
+        'test_pipeline')
+    found = dict(data_preprocessor=student.get('data_preprocessor'))
+    if pipeline is not None:
+        found['test_pipeline'] = [dict(step) for step in pipeline]
+    return {
+        k: (v.to_dict() if hasattr(v, 'to_dict') else v)
+        for k, v in found.items() if v is not None
+    }
 
 
 def extract_student(checkpoint: dict) -> dict:
@@ -24,14 +50,9 @@ def extract_student(checkpoint: dict) -> dict:
     if not student:
         raise KeyError('no "student." weights in the checkpoint: is it a '
                        'distiller checkpoint?')
-    # the distiller's data preprocessor is the student's
-    student.update({
-        key: value
-        for key, value in state.items()
-        if key.startswith('data_preprocessor.')
-    })
-    meta = {k: v for k, v in checkpoint.get('meta', {}).items()
-            if k in ('epoch', 'iter', 'dataset_meta', 'mmengine_version')}
+    source = checkpoint.get('meta', {})
+    meta = {k: v for k, v in source.items() if k in KEPT_META}
+    meta.update(preprocessing_meta(source))
     return dict(state_dict=student, meta=meta)
 
 

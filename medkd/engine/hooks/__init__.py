@@ -4,6 +4,7 @@ from .nonfinite_loss import NonFiniteLossHook
 from .safe_checkpoint import SafeCheckpointHook
 from .stop_distill import StopDistillHook
 from .teacher_cache import TeacherCacheHook
+from .teacher_files import TeacherFileChangedError, TeacherFilesHook
 from .teacher_route_saver import TeacherRouteSaverHook
 from .teacher_switch import TeacherSwitchHook
 from .teacher_validation import TeacherValidationHook
@@ -11,5 +12,6 @@ from .teacher_validation import TeacherValidationHook
 __all__ = [
     'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook',
     'SafeCheckpointHook', 'StopDistillHook', 'TeacherCacheHook',
-    'TeacherRouteSaverHook', 'TeacherSwitchHook', 'TeacherValidationHook'
+    'TeacherFileChangedError', 'TeacherFilesHook', 'TeacherRouteSaverHook',
+    'TeacherSwitchHook', 'TeacherValidationHook'
 ]

@@ -24,7 +24,10 @@ class TeacherValidationHook(Hook):
     ``eval_teachers`` and extra metrics. The metrics are
     :func:`~medkd.evaluation.metrics.medical_metric.compute_medical_metrics`
     of each teacher's probabilities. :class:`~medkd.engine.MedKDRunner`
-    registers it for every model with teachers.
+    registers it for every model with teachers. Only validations during
+    training count: a ``runner.val()`` of a finished checkpoint (whose
+    teachers may not even be loaded, see ``skip_teacher_loading``) does not
+    evaluate them.
 
     Args:
         metrics (tuple[str]): The keys logged in the table (all are stored).
@@ -37,6 +40,10 @@ class TeacherValidationHook(Hook):
                  metrics=('accuracy', 'f1_weighted', 'auc', 'auc_mean')):
         self.metrics = tuple(metrics)
         self.evaluated: Dict[str, str] = {}
+        self.training = False
+
+    def before_train(self, runner) -> None:
+        self.training = True
 
     @staticmethod
     def _state_key(teacher) -> str:
@@ -50,7 +57,7 @@ class TeacherValidationHook(Hook):
                         metrics: Optional[Dict[str, float]] = None) -> None:
         model = unwrap_model(runner.model)
         teachers = getattr(model, 'teachers', None)
-        if not teachers or runner.val_loop is None:
+        if not teachers or not self.training or runner.val_loop is None:
             return
         pending = {
             name: key

@@ -12,7 +12,8 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
-from medkd.utils.checkpoint import classifier_state_dict, safe_load
+from medkd.utils.checkpoint import (classifier_state_dict, file_sha256,
+                                    safe_load)
 
 
 def head_num_classes(classifier: nn.Module) -> Optional[int]:
@@ -232,6 +233,33 @@ def load_classifier_weights(model: nn.Module, ckpt: str, name: str) -> None:
             f'class count?):\n{err}') from None
 
 
+def _drop_file_teachers(module, state_dict, prefix, local_metadata) -> None:
+    """``state_dict`` post-hook: the weights of teachers loaded from a file
+    are left out (the file's path and SHA-256 are in the checkpoint's
+    ``meta['teacher_files']``), so a distiller checkpoint is about the size
+    of its trainable parts."""
+    for name in module.teacher_files:
+        start = f'{prefix}teachers.{name}.'
+        for key in [k for k in state_dict if k.startswith(start)]:
+            del state_dict[key]
+
+
+def _restore_file_teachers(module, state_dict, prefix, local_metadata, strict,
+                           missing_keys, unexpected_keys, error_msgs) -> None:
+    """``load_state_dict`` pre-hook: a checkpoint without a teacher's weights
+    (see :func:`_drop_file_teachers`) keeps the weights the teacher has,
+    i.e. those of its configured file (``TeacherFilesHook`` checks that this
+    is the file the checkpoint was trained with) or, when the teachers are
+    not loaded (``tools/test.py``), its unused initial weights. A checkpoint
+    that has them (older medkd) loads them."""
+    for name, teacher in module.teachers.items():
+        start = f'{prefix}teachers.{name}.'
+        if any(k.startswith(start) for k in state_dict):
+            continue
+        for key, value in teacher.state_dict().items():
+            state_dict[start + key] = value
+
+
 class BaseDistiller(BaseModel, metaclass=ABCMeta):
     """A trainable student and frozen teachers behind one mmengine model.
 
@@ -309,6 +337,9 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         self.distillation_enabled = True
         self.teachers = nn.ModuleDict()
         self.teacher_ckpts: Dict[str, Optional[str]] = {}
+        # teachers whose weights come from a file: {name: {'ckpt': path,
+        # 'sha256': ...}}. Checkpoints store these instead of the weights.
+        self.teacher_files: Dict[str, Dict[str, str]] = {}
         self.teacher_input_sizes: Dict[str, Optional[tuple]] = {}
         self.teacher_norms: Dict[str, Optional[tuple]] = {}
         self.teacher_cache = None
@@ -318,6 +349,8 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         if channels_last:
             self.student.to(memory_format=torch.channels_last)
             self.teachers.to(memory_format=torch.channels_last)
+        self.register_state_dict_post_hook(_drop_file_teachers)
+        self.register_load_state_dict_pre_hook(_restore_file_teachers)
 
     TEACHER_KEYS = ('model', 'config', 'ckpt', 'data_preprocessor',
                     'resize_input')
@@ -348,11 +381,19 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         teacher.eval()
         self.teachers[name] = teacher
         self.teacher_ckpts[name] = cfg.get('ckpt')
+        if cfg.get('ckpt'):
+            self.record_teacher_file(name, cfg['ckpt'])
         size = cfg.get('resize_input')
         self.teacher_input_sizes[name] = None if size is None else tuple(
             size if isinstance(size, (list, tuple)) else (size, size))
         self.teacher_norms[name] = renormalisation(
             self.data_preprocessor, preprocessor, f'model.{key}')
+
+    def record_teacher_file(self, name: str, path: str) -> None:
+        """Note that teacher ``name`` now holds the weights of ``path``:
+        checkpoints store ``{'ckpt': path, 'sha256': ...}`` for it
+        (``meta['teacher_files']``) instead of its weights."""
+        self.teacher_files[name] = dict(ckpt=path, sha256=file_sha256(path))
 
     # ------------------------------------------------------------------
     # mmengine entry points

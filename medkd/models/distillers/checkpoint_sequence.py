@@ -140,6 +140,7 @@ class CheckpointSequence(VanillaKD):
         load_classifier_weights(teacher, path, self.route[index]['key'])
         teacher.requires_grad_(False)
         teacher.eval()
+        self.record_teacher_file(self.teacher_name, path)
         self.route_index = index
         return path
 

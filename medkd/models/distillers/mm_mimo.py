@@ -86,6 +86,7 @@ class MultiModalMIMO(BaseDistiller):
         if ckpt:
             _load_teacher_weights(self.teachers[name], ckpt, name)
             self.teacher_ckpts[name] = ckpt
+            self.record_teacher_file(name, ckpt)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:

@@ -4,7 +4,6 @@ student and teacher logits (and labels, and mixtures)."""
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
