@@ -8,7 +8,7 @@ so training still sees fresh augmentations while the teachers' outputs for
 all ``N × V`` images can be computed once (:mod:`medkd.engine.teacher_cache`).
 """
 import random
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 import numpy as np
 import torch
@@ -101,10 +101,14 @@ class ReplaySampler(DefaultSampler):
         super().__init__(dataset, shuffle=shuffle, seed=seed,
                          round_up=round_up)
 
+    def views_at(self, epoch: int) -> List[int]:
+        """The view drawn for every sample in ``epoch`` (0-based), the same
+        on every rank: what :meth:`__iter__` yields in that epoch."""
+        generator = torch.Generator().manual_seed(self.seed + epoch + 7_919)
+        return torch.randint(self.dataset.num_views, (len(self.dataset), ),
+                             generator=generator).tolist()
+
     def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed + self.epoch +
-                                                  7_919)
-        views = torch.randint(self.dataset.num_views, (len(self.dataset), ),
-                              generator=generator).tolist()
+        views = self.views_at(self.epoch)
         for index in super().__iter__():
             yield index * self.dataset.num_views + views[index]

@@ -262,7 +262,7 @@ def unique_experiment_name(cfg) -> str:
 
 def enable_teacher_cache(kwargs: dict) -> None:
     """Apply ``teacher_cache = dict(num_views=V, seed=0, batch_size=None,
-    num_workers=None)`` from the config to the runner's arguments: wrap the
+    num_workers=None, build='drawn')`` from the config to the runner's arguments: wrap the
     training dataset in ``AugmentationReplayDataset``, sample with
     ``ReplaySampler`` and add a ``TeacherCacheHook``."""
     options = dict(kwargs['cfg'].teacher_cache)
@@ -271,6 +271,11 @@ def enable_teacher_cache(kwargs: dict) -> None:
     where = 'config key `teacher_cache`'
     if not isinstance(loader, dict) or not isinstance(model, dict):
         raise TypeError(f'{where} needs train_dataloader and model configs')
+    allowed = ('num_views', 'seed', 'batch_size', 'num_workers', 'build')
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise KeyError(f'{where} has unknown keys {unknown}; allowed: '
+                       f'{", ".join(allowed)}')
     if 'teachers' not in model:
         raise ValueError(f'{where} is set but model ({model.get("type")}) '
                          'has no frozen teachers to cache')
@@ -310,7 +315,8 @@ def enable_teacher_cache(kwargs: dict) -> None:
         dict(
             type='TeacherCacheHook',
             batch_size=options.get('batch_size'),
-            num_workers=options.get('num_workers')))
+            num_workers=options.get('num_workers'),
+            build=options.get('build', 'drawn')))
     kwargs['custom_hooks'] = hooks
 
 

@@ -59,18 +59,30 @@ class TeacherOutputCache:
     Files: ``{folder}/{key}.f16`` (the array) and ``{folder}/{key}.json``
     (``key``, ``shape``, ``sha1`` of the array, ``complete``). A cache is only
     used when all of these agree; a truncated or half-built file is rebuilt.
+    A partial cache fills only ``rows`` (the key then covers them) and
+    refuses lookups of any other row.
 
     Args:
         folder (str): Where the files live (``{work_dir}/teacher_cache``).
         key (str): Digest of everything the outputs depend on (teacher
             weights, pipeline, dataset, views).
         shape (Sequence[int]): ``(N × V, K, C)``.
+        rows (Sequence[int], optional): The flat ``(sample, view)`` rows a
+            partial build fills. Defaults to None (all).
     """
 
-    def __init__(self, folder: str, key: str, shape: Sequence[int]):
+    def __init__(self, folder: str, key: str, shape: Sequence[int],
+                 rows: Optional[Sequence[int]] = None):
         self.folder = folder
         self.key = key
         self.shape = tuple(int(s) for s in shape)
+        # the rows a partial build fills (None: all); lookups of any other
+        # row are refused instead of returning zeros
+        self.rows = None if rows is None else np.asarray(rows, np.int64)
+        self._built = None
+        if self.rows is not None:
+            self._built = np.zeros(self.shape[0], bool)
+            self._built[self.rows] = True
         self.data_path = osp.join(folder, f'{key}.f16')
         self.meta_path = osp.join(folder, f'{key}.json')
         self._array: Optional[np.memmap] = None
@@ -137,7 +149,14 @@ class TeacherOutputCache:
         """``(B, K, C)`` float32 logits of the given flat indices."""
         if self._array is None:
             self.open_readonly()
-        rows = self._array[np.asarray(indices)]
+        indices = np.asarray(indices)
+        if self._built is not None and not self._built[indices].all():
+            missing = indices[~self._built[indices]].tolist()
+            raise RuntimeError(
+                f'Teacher output cache {self.data_path} was built for the '
+                f'views its epochs draw, not for rows {missing[:8]}: the '
+                'sampler drew other views than ReplaySampler.views_at says.')
+        rows = self._array[indices]
         return torch.from_numpy(rows.astype(np.float32))
 
     def log_reuse(self) -> None:

@@ -57,8 +57,10 @@ def test_replay_sampler_draws_one_view_per_sample_per_epoch(tmp_path):
 
 
 def _kd_cfg(tmp_path, name, teacher_ckpt, pipeline=AUGMENT, views=2):
+    # every view is built (one epoch would otherwise build only the views
+    # it draws, tests/test_engine/test_cache_economics.py)
     cfg = tiny_runner_cfg(KD, tmp_path / name, tmp_path / 'data', epochs=1,
-                          teacher_cache=dict(num_views=views))
+                          teacher_cache=dict(num_views=views, build='all'))
     cfg.train_dataloader.dataset.pipeline = pipeline
     cfg.model.teachers.resnet18.ckpt = teacher_ckpt
     return cfg

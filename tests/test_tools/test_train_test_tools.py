@@ -143,7 +143,7 @@ def test_dist_train_builds_the_teacher_cache_in_shards(tmp_path):
         tmp_path / 'kd.py',
         'configs/demo/kd_resnet18_convnet_cells.py',
         tmp_path / 'data',
-        extra='teacher_cache = dict(num_views=2)\n'
+        extra='teacher_cache = dict(num_views=2, build="all")\n'
         'model = dict(teachers=dict(resnet18=dict(ckpt=None)))\n'
         'randomness = dict(seed=0)')
     dist_train(cfg, tmp_path / 'work', 29519)

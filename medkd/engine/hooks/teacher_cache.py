@@ -3,6 +3,7 @@ import json
 import os.path as osp
 from typing import Optional
 
+import numpy as np
 import torch
 import torch.distributed as torch_dist
 from mmengine.dataset import pseudo_collate
@@ -48,10 +49,17 @@ class TeacherCacheHook(Hook):
 
     priority = 'LOW'  # after hooks that change the teachers (NORMAL)
 
+    BUILDS = ('drawn', 'all')
+
     def __init__(self, batch_size: Optional[int] = None,
-                 num_workers: Optional[int] = None):
+                 num_workers: Optional[int] = None,
+                 build: str = 'drawn'):
+        if build not in self.BUILDS:
+            raise ValueError(f'teacher_cache.build must be one of '
+                             f'{self.BUILDS}, got {build!r}')
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.build_mode = build
         self.cache: Optional[TeacherOutputCache] = None
 
     def before_train_epoch(self, runner) -> None:
@@ -62,28 +70,71 @@ class TeacherCacheHook(Hook):
                             'wrapped in AugmentationReplayDataset (set '
                             '`teacher_cache = dict(num_views=...)` in the '
                             'config), got ' + type(dataset).__name__)
-        key = self.cache_key(model, dataset)
+        epochs = self.serving_epochs(runner, model)
+        rows = self.drawn_rows(runner, dataset, epochs)
+        key = self.cache_key(model, dataset, rows)
         if self.cache is not None and self.cache.key == key:
             return
         num_classes = self._num_outputs(model, dataset)
         cache = TeacherOutputCache(
             osp.join(runner.work_dir, 'teacher_cache'), key,
-            (dataset.num_items, len(model.teachers), num_classes))
+            (dataset.num_items, len(model.teachers), num_classes), rows)
         model.teacher_cache = None  # build with live teachers
         reason = cache.invalid_reason()
         _barrier()
         if reason is None:
             cache.log_reuse()
         else:
-            print_log(f'Teacher output cache: building {cache.data_path} '
-                      f'({reason})', logger='current')
+            built = dataset.num_items if rows is None else len(rows)
+            live = len(epochs) * len(dataset.dataset)
+            print_log(
+                f'Teacher output cache: building {cache.data_path} '
+                f'({reason}): {built} of {dataset.num_items} (sample, view) '
+                f'outputs for epochs {epochs.start + 1}-{epochs.stop}, which '
+                f'live teachers would compute {live} times', logger='current')
             self.build(runner, model, dataset, cache)
         self.cache = cache.open_readonly()
         model.teacher_cache = self.cache
 
     @staticmethod
-    def cache_key(model, dataset: AugmentationReplayDataset) -> str:
-        """Digest of what the teachers' outputs depend on."""
+    def serving_epochs(runner, model) -> range:
+        """The (0-based) epochs the teachers' current weights teach: all of
+        training, or a checkpoint sequence's current route stretch (the
+        last checkpoint teaches to the end)."""
+        max_epochs = runner.max_epochs
+        route = getattr(model, 'route', None)
+        if not route:
+            return range(0, max_epochs)
+        index = model.route_index_at(runner.epoch)
+        end = route[index]['end']
+        if index == len(route) - 1 or end is None:
+            end = max_epochs
+        return range(route[index]['start'], min(end, max_epochs))
+
+    def drawn_rows(self, runner, dataset,
+                   epochs: range) -> Optional[np.ndarray]:
+        """The flat rows the sampler draws in ``epochs``, when a build of
+        only those costs less than one of every view (fewer epochs than
+        views: e.g. a route checkpoint teaching 5 epochs with 8 views);
+        None: build every view (``build='all'``, or at least as many epochs
+        as views)."""
+        sampler = runner.train_dataloader.sampler
+        if (self.build_mode == 'all' or len(epochs) >= dataset.num_views
+                or not hasattr(sampler, 'views_at')):
+            return None
+        views = dataset.num_views
+        rows = {
+            i * views + v
+            for epoch in epochs
+            for i, v in enumerate(sampler.views_at(epoch))
+        }
+        return np.array(sorted(rows), dtype=np.int64)
+
+    @staticmethod
+    def cache_key(model, dataset: AugmentationReplayDataset,
+                  rows: Optional[np.ndarray] = None) -> str:
+        """Digest of what the teachers' outputs depend on (and of the rows
+        a partial cache holds)."""
         inner = dataset.dataset
         description = dict(
             teachers={
@@ -107,7 +158,9 @@ class TeacherCacheHook(Hook):
                 repr([inner.get_data_info(i) for i in range(len(inner))
                       ]).encode()).hexdigest(),
             num_views=dataset.num_views,
-            seed=dataset.seed)
+            seed=dataset.seed,
+            rows=None if rows is None else hashlib.sha1(
+                rows.tobytes()).hexdigest())
         return hashlib.sha1(
             json.dumps(description, sort_keys=True).encode()).hexdigest()
 
@@ -125,7 +178,9 @@ class TeacherCacheHook(Hook):
             cache.create()
         _barrier()
         loader_cfg = runner.cfg.train_dataloader
-        indices = list(range(rank, dataset.num_items, world_size))
+        rows = (range(dataset.num_items)
+                if cache.rows is None else cache.rows.tolist())
+        indices = list(rows[rank::world_size])
         loader = DataLoader(
             dataset,
             batch_size=self.batch_size or loader_cfg.get('batch_size', 32),
