@@ -85,3 +85,25 @@ def run_tool(monkeypatch, tool, *args):
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
     runpy.run_path(osp.join(root, 'tools', tool), run_name='__main__')
+
+
+def free_port():
+    """A TCP port nothing listens on now (for a process group's master)."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def torchrun(tool, *args, nproc=2, timeout=600):
+    """``python -m torch.distributed.run --nproc_per_node N tools/<tool>
+    args`` on the CPU; returns the finished process (output captured)."""
+    import os.path as osp
+    import subprocess
+    import sys
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    return subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+         str(nproc), f'--master_port={free_port()}',
+         osp.join(root, 'tools', tool), *map(str, args)],
+        capture_output=True, text=True, timeout=timeout)

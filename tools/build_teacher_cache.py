@@ -9,11 +9,11 @@ Runs what ``TeacherCacheHook`` would run before the first epoch: every
 then reuses the file. The config must set ``teacher_cache = dict(...)``.
 """
 import argparse
-import os
 
 from mmengine.config import Config, DictAction
 
 from medkd.apis import build_runner, close_distributed, set_work_dir
+from medkd.apis.train import add_launcher_arguments, parse_launcher_args
 from medkd.engine.hooks import TeacherCacheHook
 
 
@@ -22,17 +22,16 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--work-dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    add_launcher_arguments(parser)
+    args = parse_launcher_args(parser)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if not cfg.get('teacher_cache'):
         raise SystemExit(f'{args.config} does not set `teacher_cache = '
                          'dict(num_views=...)`')
+    # every (sample, view) pair now, not as training draws them
+    cfg.teacher_cache = dict(cfg.teacher_cache, build='all')
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.config, args.work_dir)
     runner = build_runner(cfg)

@@ -7,8 +7,8 @@ Generates the data on first use, trains every model the method needs (the
 teachers first, once; with ``--seeds N`` every other stage with seeds
 0..N-1; a run whose final checkpoint and metrics exist is reused unless
 ``--force`` or its config or teacher checkpoints changed, also by another
-method with the same stage), evaluates each final checkpoint on the val and test splits
-and prints one table: model, parameters, val accuracy, test accuracy,
+method with the same stage), evaluates each final checkpoint on the val and
+test splits and prints one table: model, parameters, val accuracy, test accuracy,
 weighted F1, AUC (mean ± std over the seeds). ``--report`` also writes
 the HTML report of ``tools/analysis_tools/report.py`` for the stages (seed
 0 of each).

@@ -14,7 +14,6 @@ A distiller config is tested from its checkpoint alone: its teachers'
 files are read only with ``model.eval_teachers=True``.
 """
 import argparse
-import os
 
 from mmengine.config import Config, DictAction
 
@@ -22,7 +21,8 @@ from medkd.apis import build_runner, close_distributed, set_work_dir
 from medkd.apis.evaluate import (add_results_dump, medical_metrics_of,
                                  set_metric_options, skip_teacher_loading,
                                  youden_from_val)
-from medkd.apis.train import importable_cwd
+from medkd.apis.train import (add_launcher_arguments, importable_cwd,
+                              parse_launcher_args)
 
 
 def parse_args():
@@ -45,15 +45,8 @@ def parse_args():
         nargs='+',
         action=DictAction,
         help='override config settings')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launcher_arguments(parser)
+    return parse_launcher_args(parser)
 
 
 def main():

@@ -4,13 +4,13 @@
     bash tools/dist_train.sh CONFIG NUM_PROCS [same options]
 """
 import argparse
-import os
 
 from mmengine.config import Config, DictAction
 
 from medkd.apis import (build_runner, close_distributed, enable_amp,
                         set_work_dir)
-from medkd.apis.train import importable_cwd
+from medkd.apis.train import (add_launcher_arguments, importable_cwd,
+                              parse_launcher_args)
 
 
 def parse_args():
@@ -42,15 +42,8 @@ def parse_args():
         action=DictAction,
         help='override config settings, e.g. '
         'model.teachers.swin.ckpt=path/to/ckpt.pth')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launcher_arguments(parser)
+    return parse_launcher_args(parser)
 
 
 def main():

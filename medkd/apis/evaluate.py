@@ -5,6 +5,7 @@ from typing import Dict, List
 
 from mmengine.config import Config
 
+from medkd.registry import MODELS
 from .train import build_runner
 
 __all__ = [
@@ -33,8 +34,10 @@ def skip_teacher_loading(cfg: Config) -> List[str]:
     """Test a distiller checkpoint without its teachers' files.
 
     A distiller's predictions are its student's, so unless
-    ``model.eval_teachers`` asks for the teachers' scores their checkpoint
-    files (and a checkpoint sequence's route) are not loaded: each
+    ``model.eval_teachers`` asks for the teachers' scores, or a gate that
+    weighs the teachers by their outputs (``CAMKDGate``, ``ConfidenceGate``)
+    has its weights dumped, their checkpoint files (and a checkpoint
+    sequence's route) are not loaded: each
     teacher keeps its initial weights and takes no part, and the distiller
     checkpoint alone is needed. Changes ``cfg`` in place.
 
@@ -46,6 +49,10 @@ def skip_teacher_loading(cfg: Config) -> List[str]:
     if 'teachers' not in model or 'student' not in model or model.get(
             'eval_teachers'):
         return []
+    gate = model.get('gate')
+    if isinstance(gate, dict) and getattr(
+            MODELS.get(gate.get('type', '')), 'uses_teacher_outputs', False):
+        return []  # its dumped gate weights come from the teachers' outputs
     for teacher in model.teachers.values():
         teacher.ckpt = None
     if model.get('route') is not None:

@@ -128,8 +128,8 @@ def run_seed(cfg: Config,
 
     Returns:
         dict: ``{'val': metrics, 'test': metrics[, 'train': metrics],
-        'checkpoint': path, 'seed': seed, 'fingerprint': ...}``, each metrics dict ``{metric
-        key: value}`` of the final checkpoint (never the best on val or
+        'checkpoint': path, 'seed': seed, 'fingerprint': ...}``, each
+        metrics dict ``{metric key: value}`` of the final checkpoint (never the best on val or
         test); the test metrics carry bootstrap 95 % CIs
         (``<metric>_ci_low`` / ``_ci_high``).
     """

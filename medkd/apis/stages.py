@@ -22,6 +22,7 @@ import os.path as osp
 from typing import Dict, Optional
 
 from mmengine.config import Config
+from mmengine.dist import barrier
 from mmengine.logging import MMLogger
 
 from .train import build_runner
@@ -138,7 +139,8 @@ def stage_config(chain_path: str, stage: dict, work_dir: str,
 
 def run_chain(config: str,
               work_dir: Optional[str] = None,
-              cfg_options: Optional[dict] = None) -> Dict[str, str]:
+              cfg_options: Optional[dict] = None,
+              launcher: str = 'none') -> Dict[str, str]:
     """Train every stage of a chain config in order.
 
     A stage whose final checkpoint exists (:func:`final_checkpoint`) is
@@ -152,6 +154,10 @@ def run_chain(config: str,
         work_dir (str, optional): Overrides the chain's ``work_dir``
             (default ``work_dirs/<chain config name>``).
         cfg_options (dict, optional): Overrides applied to every stage.
+        launcher (str): ``'pytorch'`` (or ``'slurm'``) when the chain runs in
+            every process of a distributed job: each stage trains
+            distributed, and all processes wait for a stage's checkpoints
+            before the next one reads them. Defaults to ``'none'``.
 
     Returns:
         dict: ``{stage name: final checkpoint}``.
@@ -168,6 +174,7 @@ def run_chain(config: str,
             for teacher, source in (stage.get('teachers') or {}).items()
         }
         cfg = stage_config(config, stage, work_dir, teachers, cfg_options)
+        cfg.launcher = launcher
         done = final_checkpoint(cfg.work_dir, cfg)
         if done:
             logger.info(f'Stage {name!r} already finished: {done}')
@@ -181,6 +188,7 @@ def run_chain(config: str,
             logger.info(f'Stage {name!r} trains {stage["config"]} in '
                         f'{cfg.work_dir}')
         build_runner(cfg).train()
+        barrier()  # rank 0 wrote the checkpoints the next stage reads
         done = final_checkpoint(cfg.work_dir, cfg)
         if done is None:
             raise RuntimeError(

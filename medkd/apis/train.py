@@ -37,6 +37,24 @@ def enable_amp(cfg: Config) -> Config:
     return cfg
 
 
+def add_launcher_arguments(parser, help: str = 'job launcher') -> None:
+    """``--launcher`` and torchrun's ``--local-rank`` on a tool's parser;
+    call :func:`parse_launcher_args` instead of ``parser.parse_args``."""
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help=help)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_launcher_args(parser):
+    """``parser.parse_args()``, with ``LOCAL_RANK`` set from
+    ``--local-rank`` when the launcher did not set it."""
+    import os
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
 def importable_cwd() -> None:
     """Put the current directory first on ``sys.path``, as ``python -m``
     would, so that a config's ``custom_imports`` finds the user's own

@@ -1,3 +1,4 @@
+import datetime
 import os
 import os.path as osp
 import time
@@ -69,7 +70,11 @@ class MedKDRunner(Runner):
         launcher = kwargs.get('launcher', 'none')
         if launcher != 'none' and not torch.cuda.is_available():
             if not torch_dist.is_initialized():
-                torch_dist.init_process_group(backend='gloo')
+                timeout = ((kwargs.get('env_cfg') or {}).get('dist_cfg')
+                           or {}).get('timeout')
+                options = {} if timeout is None else dict(
+                    timeout=datetime.timedelta(seconds=float(timeout)))
+                torch_dist.init_process_group(backend='gloo', **options)
             cfg = kwargs.get('cfg') or Config()
             wrapper = dict(cfg.get('model_wrapper_cfg') or {})
             wrapper.setdefault('type', 'MMDistributedDataParallel')
@@ -262,7 +267,8 @@ def unique_experiment_name(cfg) -> str:
 
 def enable_teacher_cache(kwargs: dict) -> None:
     """Apply ``teacher_cache = dict(num_views=V, seed=0, batch_size=None,
-    num_workers=None, build='drawn')`` from the config to the runner's arguments: wrap the
+    num_workers=None, build='lazy')`` (``build='all'``: every view before
+    training) from the config to the runner's arguments: wrap the
     training dataset in ``AugmentationReplayDataset``, sample with
     ``ReplaySampler`` and add a ``TeacherCacheHook``."""
     options = dict(kwargs['cfg'].teacher_cache)
@@ -316,7 +322,7 @@ def enable_teacher_cache(kwargs: dict) -> None:
             type='TeacherCacheHook',
             batch_size=options.get('batch_size'),
             num_workers=options.get('num_workers'),
-            build=options.get('build', 'drawn')))
+            build=options.get('build', 'lazy')))
     kwargs['custom_hooks'] = hooks
 
 

@@ -59,30 +59,23 @@ class TeacherOutputCache:
     Files: ``{folder}/{key}.f16`` (the array) and ``{folder}/{key}.json``
     (``key``, ``shape``, ``sha1`` of the array, ``complete``). A cache is only
     used when all of these agree; a truncated or half-built file is rebuilt.
-    A partial cache fills only ``rows`` (the key then covers them) and
-    refuses lookups of any other row.
+    A lazily filled cache (:meth:`open_lazy`) holds the rows stored so far
+    (``{key}.filled.npy`` records them) and refuses lookups of any other.
 
     Args:
         folder (str): Where the files live (``{work_dir}/teacher_cache``).
         key (str): Digest of everything the outputs depend on (teacher
             weights, pipeline, dataset, views).
         shape (Sequence[int]): ``(N × V, K, C)``.
-        rows (Sequence[int], optional): The flat ``(sample, view)`` rows a
-            partial build fills. Defaults to None (all).
     """
 
-    def __init__(self, folder: str, key: str, shape: Sequence[int],
-                 rows: Optional[Sequence[int]] = None):
+    def __init__(self, folder: str, key: str, shape: Sequence[int]):
         self.folder = folder
         self.key = key
         self.shape = tuple(int(s) for s in shape)
-        # the rows a partial build fills (None: all); lookups of any other
-        # row are refused instead of returning zeros
-        self.rows = None if rows is None else np.asarray(rows, np.int64)
-        self._built = None
-        if self.rows is not None:
-            self._built = np.zeros(self.shape[0], bool)
-            self._built[self.rows] = True
+        self.filled_path = osp.join(folder, f'{key}.filled.npy')
+        # a lazily filled cache: which rows hold outputs (None: all do)
+        self.filled: Optional[np.ndarray] = None
         self.data_path = osp.join(folder, f'{key}.f16')
         self.meta_path = osp.join(folder, f'{key}.json')
         self._array: Optional[np.memmap] = None
@@ -150,14 +143,60 @@ class TeacherOutputCache:
         if self._array is None:
             self.open_readonly()
         indices = np.asarray(indices)
-        if self._built is not None and not self._built[indices].all():
-            missing = indices[~self._built[indices]].tolist()
+        if self.filled is not None and not self.filled[indices].all():
+            missing = indices[~self.filled[indices]].tolist()
             raise RuntimeError(
-                f'Teacher output cache {self.data_path} was built for the '
-                f'views its epochs draw, not for rows {missing[:8]}: the '
-                'sampler drew other views than ReplaySampler.views_at says.')
+                f'Teacher output cache {self.data_path} holds no outputs for '
+                f'rows {missing[:8]} yet: fill them first (store).')
         rows = self._array[indices]
         return torch.from_numpy(rows.astype(np.float32))
+
+    # a lazily filled cache ------------------------------------------------
+    def create_lazy(self) -> None:
+        """Allocate the array unless a lazily filled one of this key and
+        shape exists (one process only)."""
+        os.makedirs(self.folder, exist_ok=True)
+        if osp.isfile(self.data_path) and osp.getsize(
+                self.data_path) == self.nbytes and osp.isfile(
+                    self.filled_path):
+            return
+        if osp.exists(self.filled_path):
+            os.remove(self.filled_path)
+        self.create()
+
+    def open_lazy(self) -> 'TeacherOutputCache':
+        """Open for reading and filling; rows recorded as filled by an
+        earlier run (:meth:`flush_lazy`) are read back."""
+        self._array = np.memmap(self.data_path, dtype=np.float16, mode='r+',
+                                shape=self.shape)
+        self.filled = np.zeros(self.shape[0], bool)
+        if osp.isfile(self.filled_path):
+            saved = np.load(self.filled_path)
+            if saved.shape == self.filled.shape:
+                self.filled = saved.astype(bool)
+        return self
+
+    def missing(self, indices: Sequence[int]) -> np.ndarray:
+        """``(B,)`` bool: which of ``indices`` hold no outputs yet."""
+        if self.filled is None:
+            return np.zeros(len(indices), bool)
+        return ~self.filled[np.asarray(indices)]
+
+    def store(self, indices: Sequence[int], logits: torch.Tensor) -> None:
+        """Fill rows ``indices`` with ``(B, K, C)`` logits."""
+        indices = np.asarray(indices)
+        self._array[indices] = logits.detach().float().cpu().numpy().astype(
+            np.float16)
+        self.filled[indices] = True
+
+    def flush_lazy(self, record: bool = True) -> None:
+        """Write the filled rows to disk and, with ``record``, which rows
+        they are (atomically), so a later run reads them back."""
+        self._array.flush()
+        if record:
+            tmp = self.filled_path + '.tmp.npy'
+            np.save(tmp, self.filled)
+            os.replace(tmp, self.filled_path)
 
     def log_reuse(self) -> None:
         print_log(f'Teacher output cache: reusing {self.data_path}',

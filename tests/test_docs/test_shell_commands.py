@@ -9,9 +9,9 @@ does, to save the interpreter's start-up; ``bash`` lines run in a shell).
 What the test changes, and nothing else:
 
 - training commands (``tools/demo.py``, ``tools/train.py``,
-  ``tools/dist_train.sh``, ``tools/train_chain.py``, ``compare_runs.py``)
-  train one epoch on 16-pixel images, a few per class
-  (:data:`TRAINING_OVERRIDES`);
+  ``tools/dist_train.sh``, ``tools/train_chain.py``, ``compare_runs.py``,
+  ``benchmark_cache.py``) train one epoch (two for the cache benchmark) on
+  16-pixel images, a few per class (:data:`TRAINING_OVERRIDES`);
 - a one-epoch run's ``epoch_1.pth`` is also reachable under the file name
   the full schedule writes (``epoch_30.pth``), which the documents and the
   demo configs' teacher paths name;
@@ -50,6 +50,8 @@ TRAINING_OVERRIDES = {
     'tools/dist_train.sh': ('', ONE_EPOCH),
     'tools/train_chain.py': ('', ONE_EPOCH),
     'tools/analysis_tools/compare_runs.py': ('', ONE_EPOCH),
+    'tools/analysis_tools/benchmark_cache.py': ('--epochs 2 --interval 1',
+                                                SHRINK),
 }
 # slurm's srun, dry: prints what it was asked to run (the options the
 # script computed and the training command)

@@ -1,9 +1,12 @@
 """The teacher-output cache never costs more teacher passes than live
-teachers: with fewer epochs than views (a route checkpoint teaching 5 epochs
-with 8 views), only the (sample, view) pairs those epochs draw are built."""
+teachers: by default (build='lazy') a (sample, view) pair is computed by the
+live teachers the first time training draws it and read back afterwards;
+build='all' computes every view before training."""
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 
 from medkd.apis import build_runner
 from medkd.registry import MODELS
@@ -22,8 +25,16 @@ def teacher_ckpt(tmp_path):
     return path
 
 
-def count_teacher_images(model):
-    """Number of images each teacher forward pass sees, recorded."""
+def cfg_for(config, tmp_path, name, epochs, **cache):
+    cfg = tiny_runner_cfg(config, tmp_path / name, tmp_path / 'data',
+                          epochs=epochs, teacher_cache=cache)
+    # no validation (the teachers' val metrics): count training only
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    return cfg
+
+
+def teacher_images(model):
+    """Images each teacher forward pass sees, recorded."""
     seen = []
     for teacher in model.teachers.values():
         teacher.register_forward_hook(
@@ -31,69 +42,66 @@ def count_teacher_images(model):
     return seen
 
 
-def cache_hook(runner):
-    return next(h for h in runner.hooks
-                if type(h).__name__ == 'TeacherCacheHook')
-
-
-def drawn(sampler, views, epochs):
-    """The flat rows ``sampler`` yields in ``epochs``, by iterating it."""
-    rows = set()
+def drawn(sampler, epochs):
+    """The flat rows ``sampler`` yields in each of ``epochs``."""
+    rows = []
     for epoch in epochs:
         sampler.set_epoch(epoch)
-        rows |= set(sampler)
+        rows.append(set(sampler))
     return rows
 
 
-def test_fewer_epochs_than_views_build_only_the_drawn_views(
-        tmp_path, teacher_ckpt):
-    cfg = tiny_runner_cfg(KD, tmp_path / 'kd', tmp_path / 'data', epochs=3,
-                          teacher_cache=dict(num_views=8))
+def test_lazy_cache_computes_each_drawn_pair_once(tmp_path, teacher_ckpt):
+    cfg = cfg_for(KD, tmp_path, 'kd', 6, num_views=4)
     cfg.model.teachers.resnet18.ckpt = teacher_ckpt
     runner = build_runner(cfg)
-    seen = count_teacher_images(runner.model)
-    hook = cache_hook(runner)
-    original, during_build = hook.build, []
-
-    def counting_build(*args):
-        start = sum(seen)
-        original(*args)
-        during_build.append(sum(seen) - start)
-
-    hook.build = counting_build
+    seen = teacher_images(runner.model)
     runner.train()
-    cache = runner.model.teacher_cache
-    sampler = runner.train_dataloader.sampler
-    expected = drawn(sampler, 8, range(3))
-    assert set(cache.rows.tolist()) == expected
+    model, sampler = runner.model, runner.train_dataloader.sampler
+    per_epoch = drawn(sampler, range(6))
+    distinct = set().union(*per_epoch)
     num_samples = len(runner.train_dataloader.dataset.dataset)  # 32
-    # one build, which ran the teacher on exactly those rows: no more than
-    # 3 live epochs would (fewer when views repeat), not 8 views
-    assert during_build == [len(expected)]
-    assert len(expected) <= 3 * num_samples < 8 * num_samples
-    # a row the epochs do not draw is refused, not read as zeros
-    missing = next(r for r in range(8 * num_samples) if r not in expected)
-    with pytest.raises(RuntimeError, match='built for the views'):
-        cache.lookup([missing])
+    # every distinct pair once (+ 1 image: the probe of the output size):
+    # fewer than live teachers (6 x 32) and than a build of every view
+    assert sum(seen) == len(distinct) + 1
+    assert len(distinct) < 6 * num_samples
+    assert len(distinct) < 4 * num_samples  # not every view was drawn
+    cache = model.teacher_cache
+    assert set(np.flatnonzero(cache.filled)) == distinct
+    # what it stored is what the live teacher gives for that view
+    dataset = runner.train_dataloader.dataset
+    for flat in sorted(distinct)[:3]:
+        data = model.data_preprocessor(pseudo_collate([dataset[flat]]),
+                                       False)
+        live = model._live_teacher_logits(data['inputs'])['resnet18']
+        torch.testing.assert_close(cache.lookup([flat])[:, 0], live,
+                                   atol=2e-2, rtol=2e-3)
+    # a pair never drawn is refused, not read as zeros
+    never = next(r for r in range(4 * num_samples) if r not in distinct)
+    with pytest.raises(RuntimeError, match='no outputs for rows'):
+        cache.lookup([never])
+
+    # a resumed / repeated run in the same work dir reads the filled rows
+    # back: an epoch drawing only known pairs runs no teacher
+    again = build_runner(cfg)
+    seen_again = teacher_images(again.model)
+    again.train()
+    assert sum(seen_again) == 1  # the probe only
 
 
-def test_build_all_and_enough_epochs_build_every_view(tmp_path,
-                                                      teacher_ckpt):
-    for name, epochs, options in (('all', 2, dict(build='all')),
-                                  ('long', 3, {})):
-        cfg = tiny_runner_cfg(KD, tmp_path / name, tmp_path / 'data',
-                              epochs=epochs,
-                              teacher_cache=dict(num_views=epochs if name ==
-                                                 'long' else 8, **options))
-        cfg.model.teachers.resnet18.ckpt = teacher_ckpt
-        runner = build_runner(cfg)
-        runner.train()
-        assert runner.model.teacher_cache.rows is None, name
+def test_build_all_computes_every_view_before_training(tmp_path,
+                                                        teacher_ckpt):
+    cfg = cfg_for(KD, tmp_path, 'all', 2, num_views=4, build='all')
+    cfg.model.teachers.resnet18.ckpt = teacher_ckpt
+    runner = build_runner(cfg)
+    seen = teacher_images(runner.model)
+    runner.train()
+    assert sum(seen) == 4 * 32 + 1
+    assert runner.model.teacher_cache.filled is None  # complete
 
 
 def test_unknown_cache_options_are_refused(tmp_path, teacher_ckpt):
-    cfg = tiny_runner_cfg(KD, tmp_path / 'x', tmp_path / 'data',
-                          teacher_cache=dict(num_views=2, viewz=3))
+    cfg = cfg_for(KD, tmp_path, 'x', 1, num_views=2, viewz=3)
     with pytest.raises(KeyError, match=r"`teacher_cache`.*\['viewz'\]"):
         build_runner(cfg)
     cfg.teacher_cache = dict(num_views=2, build='some')
@@ -102,26 +110,20 @@ def test_unknown_cache_options_are_refused(tmp_path, teacher_ckpt):
         build_runner(cfg).train()
 
 
-def test_each_route_checkpoint_builds_the_views_of_its_stretch(
+def test_a_route_checkpoint_computes_only_the_pairs_of_its_stretch(
         tmp_path, teacher_ckpt):
+    """interval 2 with 8 views: a full build per checkpoint would run the
+    teacher on 8 x 32 images to serve 2 epochs (2 x 32 live)."""
     state = torch.load(teacher_ckpt, weights_only=True)
     state['state_dict']['head.fc.bias'] += 1
     second = str(tmp_path / 'route_2.pth')
     torch.save(state, second)
-    cfg = tiny_runner_cfg(CS, tmp_path / 'cs', tmp_path / 'data', epochs=4,
-                          teacher_cache=dict(num_views=8))
+    cfg = cfg_for(CS, tmp_path, 'cs', 4, num_views=8)
     cfg.model.route = dict(checkpoints=[teacher_ckpt, second], interval=2)
     runner = build_runner(cfg)
-    built = []
-    hook = cache_hook(runner)
-    original = hook.build
-
-    def recording_build(runner_, model, dataset, cache):
-        built.append(set(cache.rows.tolist()))
-        return original(runner_, model, dataset, cache)
-
-    hook.build = recording_build
+    seen = teacher_images(runner.model)
     runner.train()
-    sampler = runner.train_dataloader.sampler
-    assert built == [drawn(sampler, 8, range(0, 2)),
-                     drawn(sampler, 8, range(2, 4))]
+    epochs = drawn(runner.train_dataloader.sampler, range(4))
+    stretches = [epochs[0] | epochs[1], epochs[2] | epochs[3]]
+    assert sum(seen) == sum(len(s) for s in stretches) + 2  # + 2 probes
+    assert sum(seen) - 2 <= 4 * 32

@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 
 from medkd.apis import build_runner
 from medkd.utils.checkpoint import safe_load
-from conftest import tiny_runner_cfg, write_tiny_config
+from conftest import free_port, tiny_runner_cfg, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT = 'configs/demo/convnet_student_cells.py'
@@ -120,3 +120,76 @@ def test_class_count_mismatch_fails_before_training(tmp_path):
                        r'model.head.num_classes is 4'):
         build_runner(cfg).train()
     assert not any(f.endswith('.pth') for f in os.listdir(tmp_path / 'work'))
+
+
+def test_a_kill_while_saving_the_best_checkpoint_keeps_the_previous_best(
+        tmp_path):
+    """The new best_*.pth is written before the previous one is deleted."""
+    import glob
+    import os.path as osp
+
+    from medkd.apis import build_runner
+
+    cfg = tiny_runner_cfg('configs/demo/convnet_student_cells.py',
+                          tmp_path / 'w', tmp_path / 'data', epochs=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
+                                        save_best='medical/accuracy',
+                                        rule='greater')
+    runner = build_runner(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks
+                if type(h).__name__ == 'AtomicCheckpointHook')
+    (old, ) = glob.glob(str(tmp_path / 'w' / 'best_*.pth'))
+    score = runner.message_hub.get_info('best_score')
+    runner.train_loop._epoch = 2  # a later epoch improves on it
+    saver = runner.save_checkpoint
+
+    def killed(out_dir, filename, *args, **kwargs):
+        if filename.startswith('best_'):
+            raise KeyboardInterrupt('killed while writing the best')
+        return saver(out_dir, filename, *args, **kwargs)
+
+    runner.save_checkpoint = killed
+    with pytest.raises(KeyboardInterrupt):
+        hook._save_best_checkpoint(runner, {'medical/accuracy': score + 1})
+    assert osp.isfile(old)  # the previous best survived the kill
+    assert hook.best_ckpt_path == old
+    runner.save_checkpoint = saver
+    hook._save_best_checkpoint(runner, {'medical/accuracy': score + 2})
+    (new, ) = glob.glob(str(tmp_path / 'w' / 'best_*.pth'))
+    assert new != old and new.endswith('epoch_2.pth')
+
+
+def test_when_one_rank_is_killed_the_other_exits_with_an_error(tmp_path):
+    """Two CPU processes (gloo, ``env_cfg.dist_cfg.timeout`` 30 s), started
+    as two separate launchers would start them; rank 1 is SIGKILLed once
+    training runs: rank 0 stops with an error instead of waiting forever."""
+    cfg = write_tiny_config(
+        tmp_path / 'cfg.py', STUDENT, tmp_path / 'data', epochs=200,
+        extra="env_cfg = dict(dist_cfg=dict(backend='gloo', timeout=30))")
+    work = tmp_path / 'work'
+    port = free_port()
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, MASTER_ADDR='127.0.0.1',
+                   MASTER_PORT=str(port), WORLD_SIZE='2', RANK=str(rank),
+                   LOCAL_RANK=str(rank))
+        log = open(tmp_path / f'rank{rank}.log', 'w')
+        procs.append(subprocess.Popen(
+            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
+             '--work-dir', str(work), '--launcher', 'pytorch'],
+            env=env, stdout=log, stderr=subprocess.STDOUT))
+    deadline = time.time() + 240
+    while not osp.exists(work / 'epoch_1.pth') and time.time() < deadline:
+        assert procs[0].poll() is None, (tmp_path / 'rank0.log').read_text()
+        time.sleep(0.05)
+    assert osp.exists(work / 'epoch_1.pth'), 'training did not start'
+    procs[1].send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    try:
+        code = procs[0].wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        procs[0].kill()
+        pytest.fail('rank 0 still running 90 s after rank 1 was killed')
+    assert code != 0
+    assert time.time() - killed_at < 90

@@ -104,7 +104,8 @@ def test_test_tool_needs_only_the_distiller_checkpoint(kd_run, tmp_path,
     ckpt = tmp_path / 'kd' / 'epoch_2.pth'
     config = write_tiny_config(
         tmp_path / 'kd_test.py', KD, tmp_path / 'data',
-        extra=f'model = dict(teachers=dict(convnet_wide=dict(ckpt={teacher!r})))')
+        extra='model = dict(teachers=dict(convnet_wide=dict('
+        f'ckpt={teacher!r})))')
     run_tool(monkeypatch, 'test.py', config, ckpt, '--work-dir',
              tmp_path / 't1', '--out', tmp_path / 'with.pkl')
     os.rename(teacher, teacher + '.moved')  # the teacher file is gone

@@ -6,7 +6,7 @@ import numpy as np
 from mmengine.config import Config
 
 from medkd.datasets import generate_synthetic_cells
-from conftest import run_tool
+from conftest import run_tool, torchrun
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MIMO = osp.join(ROOT, 'configs', 'demo', 'mm_mimo_cells.py')
@@ -97,3 +97,21 @@ def test_cross_validate_runs_every_fold_and_summarises(tmp_path, monkeypatch,
     confidences = [float(v) for v in row.split('|')[2:-1]]
     assert len(confidences) == 4
     assert all(0.25 <= c <= 1 for c in confidences)
+
+
+def test_cross_validate_trains_each_fold_distributed(tmp_path):
+    """torchrun, 2 CPU processes, --launcher pytorch: every fold trains on
+    both processes and rank 0 writes the summary once."""
+    cfg = write_cv_config(tmp_path)
+    work = tmp_path / 'cv'
+    done = torchrun('analysis_tools/cross_validate.py', cfg, '--folds', 2,
+                    '--work-dir', work, '--launcher', 'pytorch')
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert 'Distributed training: True' in output
+    summary = json.loads((work / 'cv_results.json').read_text())
+    assert len(summary['per_fold']) == 2
+    assert output.count('2-fold cross-validation') == 1  # rank 0 only
+    for fold in (0, 1):
+        assert glob.glob(str(work / f'fold_{fold}' / 'epoch_1.pth'))
+        assert (work / f'fold_{fold}' / 'test_metrics.json').is_file()

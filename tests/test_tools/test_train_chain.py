@@ -13,7 +13,7 @@ from mmengine.config import Config
 
 from medkd.apis import final_checkpoint, load_chain
 from medkd.utils.checkpoint import safe_load
-from conftest import write_tiny_config
+from conftest import torchrun, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGES = dict(
@@ -147,3 +147,21 @@ def test_chain_config_errors(tmp_path):
         path = osp.join(ROOT, 'configs', 'teacher_assistant', chain)
         for stage in load_chain(path).stages:
             assert osp.isfile(osp.join(osp.dirname(path), stage['config']))
+
+
+def test_chain_stages_train_distributed_with_launcher_pytorch(tmp_path):
+    """torchrun, 2 CPU processes: every stage trains on both (half the
+    iterations per epoch) and each later stage loads the earlier stage's
+    final checkpoint."""
+    chain = write_chain(tmp_path)
+    done = torchrun('train_chain.py', chain, '--launcher', 'pytorch')
+    assert done.returncode == 0, done.stderr[-3000:]
+    work = tmp_path / 'work'
+    for name in STAGES:
+        final = safe_load(str(work / name / 'epoch_2.pth'))
+        # 32 images, 2 processes x batch 8: 2 iterations an epoch
+        assert final['meta']['iter'] == 4, name
+    files = safe_load(str(work / 'student' / 'epoch_2.pth'))['meta'][
+        'teacher_files']
+    assert files['assistant']['sha256'] == file_sha256(
+        work / 'assistant' / 'epoch_2.pth')

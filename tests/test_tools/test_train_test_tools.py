@@ -12,7 +12,7 @@ import torch
 
 from medkd.apis import build_runner, enable_amp
 from medkd.utils.checkpoint import safe_load
-from conftest import run_tool, tiny_runner_cfg, write_tiny_config
+from conftest import free_port, run_tool, tiny_runner_cfg, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -154,3 +154,54 @@ def test_dist_train_builds_the_teacher_cache_in_shards(tmp_path):
         str(meta).replace('.json', '.f16'), dtype=np.float16).reshape(64, 4)
     # both ranks wrote their half: no row left at its zero initialisation
     assert (np.abs(rows).sum(1) > 0).all()
+
+
+def test_dist_train_two_nodes_on_loopback(tmp_path):
+    """Two ``tools/dist_train.sh`` launchers, one process each, as two nodes
+    (NNODES=2, NODE_RANK=0/1) meeting at MASTER_ADDR=127.0.0.1:PORT."""
+    cfg = write_tiny_config(tmp_path / 'student.py',
+                            'configs/demo/convnet_student_cells.py',
+                            tmp_path / 'data')
+    work = tmp_path / 'work'
+    port = free_port()
+    nodes = []
+    for node in (0, 1):
+        env = dict(os.environ, PYTHON=sys.executable, NNODES='2',
+                   NODE_RANK=str(node), MASTER_ADDR='127.0.0.1',
+                   PORT=str(port))
+        nodes.append(subprocess.Popen(
+            ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '1',
+             '--work-dir', str(work)], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True))
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs[0][-3000:]
+    assert 'world_size: 2' in outputs[0] or 'Distributed training: True' in \
+        outputs[0]
+    # 32 training images over 2 nodes x batch 8: 2 iterations per epoch
+    assert safe_load(str(work / 'epoch_1.pth'))['meta']['iter'] == 2
+
+
+def test_slurm_train_passes_its_variables_to_srun(tmp_path):
+    """tools/slurm_train.sh, dry: a stand-in srun prints its arguments."""
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'srun').write_text(
+        '#!/usr/bin/env bash\nfor a in "$@"; do echo "ARG $a"; done\n')
+    (fake / 'srun').chmod(0o755)
+    env = dict(os.environ, PATH=f'{fake}{os.pathsep}{os.environ["PATH"]}',
+               GPUS='4', GPUS_PER_NODE='2', CPUS_PER_TASK='3',
+               SRUN_ARGS='--time=10', PYTHON='mypython')
+    done = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'slurm_train.sh'), 'gpu', 'job1',
+         'configs/x.py', 'work_dirs/x', '--amp', '--resume'],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    args = [line[4:] for line in done.stdout.splitlines()
+            if line.startswith('ARG ')]
+    assert args[:9] == [
+        '-p', 'gpu', '--job-name=job1', '--gres=gpu:2', '--ntasks=4',
+        '--ntasks-per-node=2', '--cpus-per-task=3', '--kill-on-bad-exit=1',
+        '--time=10']
+    assert args[9:] == [
+        'mypython', '-u', 'tools/train.py', 'configs/x.py',
+        '--work-dir=work_dirs/x', '--launcher=slurm', '--amp', '--resume']

@@ -6,9 +6,10 @@
 
 Trains CONFIG (a distiller config) three times from the same seed, in one
 process, one after the other: with live teachers (no ``teacher_cache``),
-with a cache of every view (``teacher_cache.build='all'``, what medkd did
-before) and with a cache of the views the epochs draw (``build='drawn'``,
-the default). ``--interval`` sets a checkpoint sequence's
+with a cache of every view built before training
+(``teacher_cache.build='all'``, what medkd did before) and with a cache
+filled as training draws (sample, view) pairs (``build='lazy'``, the
+default). ``--interval`` sets a checkpoint sequence's
 ``model.route.interval`` (epochs per route checkpoint). Prints, per mode,
 the wall time of training (data loading and validation included) and the
 number of images the teachers processed (cache builds included).
@@ -22,6 +23,7 @@ from mmengine.config import Config, DictAction
 from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis import build_runner
+from medkd.apis.seeds import load_config
 from medkd.utils import register_all_modules
 
 
@@ -53,9 +55,7 @@ def run(cfg: Config, work_dir: str) -> dict:
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.train_cfg.max_epochs = args.epochs
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
                                         interval=args.epochs,
@@ -63,8 +63,8 @@ def main():
     if args.interval:
         cfg.model.route = dict(cfg.model.route, interval=args.interval)
     modes = {'live teachers': None,
-             'cache, every view (before)': 'all',
-             'cache, drawn views (now)': 'drawn'}
+             "cache, build='all' (every view first; before)": 'all',
+             "cache, build='lazy' (filled as drawn; now)": 'lazy'}
     results = {}
     for index, (name, build) in enumerate(modes.items()):
         mode_cfg = copy.deepcopy(cfg)
@@ -81,7 +81,8 @@ def main():
     for name, r in results.items():
         rows.append([name, f'{r["seconds"]:.1f}',
                      f'{r["seconds"] / live["seconds"]:.2f}',
-                     f'{r["images"]:,}', f'{r["images"] / live["images"]:.2f}'])
+                     f'{r["images"]:,}',
+                     f'{r["images"] / live["images"]:.2f}'])
     table = GithubFlavoredMarkdownTable(rows)
     table.title = (f'{args.config}: {args.epochs} epochs, {args.views} views'
                    + (f', route interval {args.interval}'

@@ -3,6 +3,9 @@
     python tools/analysis_tools/cross_validate.py CONFIG --folds 5 \
         [--work-dir DIR] [--cfg-options k=v ...] \
         [--fold-cfg-options k=v_with_{fold} ...] [--force]
+    # every fold's training on 4 GPUs (or CPU processes):
+    python -m torch.distributed.run --nproc_per_node 4 \
+        tools/analysis_tools/cross_validate.py CONFIG --launcher pytorch
 
 For fold k the train, val and test datasets of CONFIG (``MultiModalCells``,
 directly or inside ``MIMODataset``; all three must read the same annotation
@@ -25,10 +28,12 @@ from typing import Dict
 
 import numpy as np
 from mmengine.config import Config, DictAction
+from mmengine.dist import barrier, is_main_process
 from mmengine.logging import MMLogger
 from terminaltables import AsciiTable
 
-from medkd.apis import build_runner, summarise
+from medkd.apis import build_runner, close_distributed, summarise
+from medkd.apis.train import add_launcher_arguments, parse_launcher_args
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -57,7 +62,8 @@ def parse_args():
         '--force',
         action='store_true',
         help='rerun folds that already have test metrics')
-    return parser.parse_args()
+    add_launcher_arguments(parser, 'train and test every fold distributed')
+    return parse_launcher_args(parser)
 
 
 def innermost_dataset(dataset_cfg: dict) -> dict:
@@ -103,6 +109,7 @@ def run_fold(args, fold: int, work_dir: str) -> Dict[str, float]:
         })
     set_fold(cfg, args.folds, fold, args.config)
     cfg.work_dir = fold_dir
+    cfg.launcher = args.launcher
     runner = build_runner(cfg)
     runner.train()
     metrics = {
@@ -110,9 +117,11 @@ def run_fold(args, fold: int, work_dir: str) -> Dict[str, float]:
         for k, v in runner.test().items()
         if isinstance(v, (int, float, np.floating))
     }
-    os.makedirs(fold_dir, exist_ok=True)
-    with open(metrics_file, 'w') as f:
-        json.dump(metrics, f, indent=2)
+    if is_main_process():
+        os.makedirs(fold_dir, exist_ok=True)
+        with open(metrics_file, 'w') as f:
+            json.dump(metrics, f, indent=2)
+    barrier()
     return metrics
 
 
@@ -129,6 +138,9 @@ def main():
         logger.info(f'=== fold {fold} / {args.folds}')
         per_fold.append(run_fold(args, fold, work_dir))
     mean, std = summarise(per_fold)
+    if not is_main_process():
+        close_distributed()
+        return
 
     rows = [['metric', 'mean ± std'] +
             [f'fold {k}' for k in range(args.folds)]]
@@ -157,6 +169,7 @@ def main():
             writer.writerow([key, mean[key], std[key]] +
                             [f[key] for f in per_fold])
     logger.info(f'wrote {work_dir}/cv_results.json and cv_results.csv')
+    close_distributed()
 
 
 if __name__ == '__main__':

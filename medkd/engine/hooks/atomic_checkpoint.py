@@ -16,7 +16,47 @@ class AtomicCheckpointHook(CheckpointHook):
     is updated, and only then the oldest one is removed. Same arguments as
     :class:`mmengine.hooks.CheckpointHook`; ``MedKDRunner`` uses it in place
     of ``CheckpointHook``.
+
+    The same holds for the best checkpoint (``save_best``): mmengine deletes
+    the previous ``best_*.pth`` before writing the new one, so a kill in
+    between left no best checkpoint at all; here the new one is written
+    first and the previous one deleted after.
     """
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not self.save_best:
+            return super()._save_best_checkpoint(runner, metrics)
+        single = len(self.key_indicators) == 1
+        previous = ({None: self.best_ckpt_path}
+                    if single else dict(self.best_ckpt_path_dict))
+        # the parent deletes the file a best path names before saving: give
+        # it none, and delete the old file once the new one exists
+        if single:
+            self.best_ckpt_path = None
+        else:
+            self.best_ckpt_path_dict = {k: None for k in previous}
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        except BaseException:
+            # the new best was not written: the previous one still stands
+            if single:
+                self.best_ckpt_path = previous[None]
+            else:
+                self.best_ckpt_path_dict = previous
+            raise
+        current = ({None: self.best_ckpt_path}
+                   if single else self.best_ckpt_path_dict)
+        for key, old in previous.items():
+            new = current.get(key)
+            if new is None:  # not improved: keep the previous best
+                current[key] = old
+            elif old and old != new and is_main_process() and \
+                    self.file_backend.isfile(old):
+                self.file_backend.remove(old)
+                runner.logger.info(
+                    f'The previous best checkpoint {old} is removed')
+        if single:
+            self.best_ckpt_path = current[None]
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         keep = self.max_keep_ckpts

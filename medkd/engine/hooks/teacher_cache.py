@@ -3,7 +3,6 @@ import json
 import os.path as osp
 from typing import Optional
 
-import numpy as np
 import torch
 import torch.distributed as torch_dist
 from mmengine.dataset import pseudo_collate
@@ -49,11 +48,11 @@ class TeacherCacheHook(Hook):
 
     priority = 'LOW'  # after hooks that change the teachers (NORMAL)
 
-    BUILDS = ('drawn', 'all')
+    BUILDS = ('lazy', 'all')
 
     def __init__(self, batch_size: Optional[int] = None,
                  num_workers: Optional[int] = None,
-                 build: str = 'drawn'):
+                 build: str = 'lazy'):
         if build not in self.BUILDS:
             raise ValueError(f'teacher_cache.build must be one of '
                              f'{self.BUILDS}, got {build!r}')
@@ -70,71 +69,55 @@ class TeacherCacheHook(Hook):
                             'wrapped in AugmentationReplayDataset (set '
                             '`teacher_cache = dict(num_views=...)` in the '
                             'config), got ' + type(dataset).__name__)
-        epochs = self.serving_epochs(runner, model)
-        rows = self.drawn_rows(runner, dataset, epochs)
-        key = self.cache_key(model, dataset, rows)
+        key = self.cache_key(model, dataset)
         if self.cache is not None and self.cache.key == key:
             return
+        self.save_filled()  # what the previous teacher filled
         num_classes = self._num_outputs(model, dataset)
         cache = TeacherOutputCache(
             osp.join(runner.work_dir, 'teacher_cache'), key,
-            (dataset.num_items, len(model.teachers), num_classes), rows)
+            (dataset.num_items, len(model.teachers), num_classes))
         model.teacher_cache = None  # build with live teachers
         reason = cache.invalid_reason()
         _barrier()
         if reason is None:
             cache.log_reuse()
-        else:
-            built = dataset.num_items if rows is None else len(rows)
-            live = len(epochs) * len(dataset.dataset)
+            cache.open_readonly()
+        elif self.build_mode == 'lazy':
+            rank, _ = get_dist_info()
+            if rank == 0:
+                cache.create_lazy()
+            _barrier()
+            cache.open_lazy()
             print_log(
-                f'Teacher output cache: building {cache.data_path} '
-                f'({reason}): {built} of {dataset.num_items} (sample, view) '
-                f'outputs for epochs {epochs.start + 1}-{epochs.stop}, which '
-                f'live teachers would compute {live} times', logger='current')
+                f'Teacher output cache: filling {cache.data_path} as training '
+                f'draws (sample, view) pairs ({int(cache.filled.sum())} of '
+                f'{dataset.num_items} filled): a pair is computed by the live '
+                'teachers the first time it is drawn and read back after, so '
+                'the cache never costs more teacher passes than live '
+                'teachers', logger='current')
+        else:
+            print_log(f'Teacher output cache: building {cache.data_path} '
+                      f'({reason}): every one of {dataset.num_items} '
+                      '(sample, view) pairs', logger='current')
             self.build(runner, model, dataset, cache)
-        self.cache = cache.open_readonly()
+            cache.open_readonly()
+        self.cache = cache
         model.teacher_cache = self.cache
 
-    @staticmethod
-    def serving_epochs(runner, model) -> range:
-        """The (0-based) epochs the teachers' current weights teach: all of
-        training, or a checkpoint sequence's current route stretch (the
-        last checkpoint teaches to the end)."""
-        max_epochs = runner.max_epochs
-        route = getattr(model, 'route', None)
-        if not route:
-            return range(0, max_epochs)
-        index = model.route_index_at(runner.epoch)
-        end = route[index]['end']
-        if index == len(route) - 1 or end is None:
-            end = max_epochs
-        return range(route[index]['start'], min(end, max_epochs))
+    def after_train_epoch(self, runner) -> None:
+        self.save_filled()
 
-    def drawn_rows(self, runner, dataset,
-                   epochs: range) -> Optional[np.ndarray]:
-        """The flat rows the sampler draws in ``epochs``, when a build of
-        only those costs less than one of every view (fewer epochs than
-        views: e.g. a route checkpoint teaching 5 epochs with 8 views);
-        None: build every view (``build='all'``, or at least as many epochs
-        as views)."""
-        sampler = runner.train_dataloader.sampler
-        if (self.build_mode == 'all' or len(epochs) >= dataset.num_views
-                or not hasattr(sampler, 'views_at')):
-            return None
-        views = dataset.num_views
-        rows = {
-            i * views + v
-            for epoch in epochs
-            for i, v in enumerate(sampler.views_at(epoch))
-        }
-        return np.array(sorted(rows), dtype=np.int64)
+    def save_filled(self) -> None:
+        """Keep a lazily filled cache's rows for a resumed or repeated run
+        (rank 0 records its own rows; others' are recomputed)."""
+        if self.cache is not None and self.cache.filled is not None:
+            rank, _ = get_dist_info()
+            self.cache.flush_lazy(record=rank == 0)
 
     @staticmethod
-    def cache_key(model, dataset: AugmentationReplayDataset,
-                  rows: Optional[np.ndarray] = None) -> str:
-        """Digest of what the teachers' outputs depend on (and of the rows
-        a partial cache holds)."""
+    def cache_key(model, dataset: AugmentationReplayDataset) -> str:
+        """Digest of what the teachers' outputs depend on."""
         inner = dataset.dataset
         description = dict(
             teachers={
@@ -158,9 +141,7 @@ class TeacherCacheHook(Hook):
                 repr([inner.get_data_info(i) for i in range(len(inner))
                       ]).encode()).hexdigest(),
             num_views=dataset.num_views,
-            seed=dataset.seed,
-            rows=None if rows is None else hashlib.sha1(
-                rows.tobytes()).hexdigest())
+            seed=dataset.seed)
         return hashlib.sha1(
             json.dumps(description, sort_keys=True).encode()).hexdigest()
 
@@ -178,9 +159,7 @@ class TeacherCacheHook(Hook):
             cache.create()
         _barrier()
         loader_cfg = runner.cfg.train_dataloader
-        rows = (range(dataset.num_items)
-                if cache.rows is None else cache.rows.tolist())
-        indices = list(rows[rank::world_size])
+        indices = list(range(rank, dataset.num_items, world_size))
         loader = DataLoader(
             dataset,
             batch_size=self.batch_size or loader_cfg.get('batch_size', 32),

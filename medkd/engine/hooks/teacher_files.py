@@ -67,7 +67,8 @@ class TeacherFilesHook(Hook):
                 f'The checkpoint was trained with teachers.{name} = '
                 f'{entry["ckpt"]} (sha256 {entry["sha256"][:12]}…), but the '
                 f'config loads {held[name]["ckpt"]} (sha256 '
-                f'{held[name]["sha256"][:12]}…) into it: another teacher, or '
+                f'{held[name]["sha256"][:12]}…) into it: another teacher, '
+                'or '
                 'the file changed since. Point model.teachers.'
                 f'{name}.ckpt at the file the run was trained with.')
         MMLogger.get_current_instance().info(

@@ -4,6 +4,7 @@ import os.path as osp
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -517,16 +518,31 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
 
         With a teacher output cache attached (``self.teacher_cache``, set by
         :class:`~medkd.engine.hooks.TeacherCacheHook`) and samples that carry
-        a ``cache_index``, the logits are read from the cache instead.
+        a ``cache_index``, the logits are read from the cache instead; the
+        rows a lazily filled cache does not hold yet are computed by the
+        teachers once and stored.
         """
         if self.teacher_cache is not None and data_samples:
             indices = [s.metainfo.get('cache_index') for s in data_samples]
             if None not in indices:
-                rows = self.teacher_cache.lookup(indices).to(inputs.device)
+                cache = self.teacher_cache
+                missing = cache.missing(indices)
+                if missing.any():  # first draw of these (sample, view)s
+                    rows = np.flatnonzero(missing)
+                    live = self._live_teacher_logits(
+                        inputs[torch.from_numpy(rows).to(inputs.device)])
+                    cache.store(
+                        np.asarray(indices)[rows],
+                        torch.stack(list(live.values()), dim=1))
+                rows = cache.lookup(indices).to(inputs.device)
                 return {
                     name: rows[:, k]
                     for k, name in enumerate(self.teachers)
                 }
+        return self._live_teacher_logits(inputs)
+
+    def _live_teacher_logits(self,
+                             inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
         return {
             name:
             teacher(self.teacher_inputs(name, inputs), mode='tensor').detach()

@@ -174,6 +174,15 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
                 data_samples: Optional[List[DataSample]] = None
                 ) -> List[DataSample]:
         predictions = self.student.predict(inputs, data_samples)
+        if not self.eval_teachers and not getattr(
+                self.gate, 'uses_teacher_outputs', True):
+            # the gate reads the image only: the teachers need not run
+            labels = self.hard_labels(data_samples) if data_samples else None
+            weights = self.gate(inputs, None, None if labels is None else
+                                labels.to(inputs.device))
+            for sample, w in zip(predictions, weights):
+                sample.set_field(w, 'gate_weights')
+            return predictions
         teacher_logits, weights = self.gate_teachers(inputs, data_samples)
         if self.eval_teachers:  # the teachers ran once, for the gate too
             self.attach_teacher_scores(

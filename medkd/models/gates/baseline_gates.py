@@ -25,6 +25,10 @@ __all__ = ['MeanGate', 'CAMKDGate']
 class _FixedGate(BaseModule):
     """Common arguments of the parameter-free gates."""
 
+    #: Whether the weights depend on the teachers' outputs (if not, a
+    #: distiller's predictions need not run the teachers).
+    uses_teacher_outputs = False
+
     def __init__(self,
                  num_teachers: int,
                  head_kind: str = 'softmax',
@@ -79,6 +83,8 @@ class CAMKDGate(_FixedGate):
         head_kind (str): Must be ``'softmax'`` (filled in by the distiller).
         init_cfg (dict, optional): Unused (no parameters).
     """
+
+    uses_teacher_outputs = True
 
     def __init__(self, num_teachers: int, head_kind: str = 'softmax',
                  init_cfg: Optional[dict] = None):

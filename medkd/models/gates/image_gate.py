@@ -32,6 +32,10 @@ class ImageGate(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    #: Whether the weights depend on the teachers' outputs (if not, a
+    #: distiller's predictions need not run the teachers).
+    uses_teacher_outputs = False
+
     HEAD_KINDS = ('softmax', 'multi_label')
 
     def __init__(self,
@@ -111,6 +115,8 @@ class ConfidenceGate(ImageGate):
 
     Args: see :class:`ImageGate`.
     """
+
+    uses_teacher_outputs = True
 
     @property
     def extra_features(self) -> int:

@@ -131,7 +131,8 @@ def test_predict_keeps_per_sample_gate_weights_and_teacher_input_size():
         dict(type='GatedMultiTeacher', student=tiny_classifier(),
              teachers=dict(
                  small=dict(model=tiny_classifier()),
-                 large=dict(model=tiny_classifier(), resize_input=32))))
+                 large=dict(model=tiny_classifier(), resize_input=32)),
+             eval_teachers=True))  # the teachers run in predict
     seen = {}
     model.teachers.large.register_forward_pre_hook(
         lambda m, args, kwargs: seen.update(shape=args[0].shape),
