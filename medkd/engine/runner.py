@@ -55,7 +55,7 @@ class MedKDRunner(Runner):
     #: Hooks every medkd run gets (added unless the config has them).
     always_hooks = ('SafeCheckpointHook', 'NonFiniteLossHook',
                     'ClassCountCheckHook', 'TeacherValidationHook',
-                    'TeacherFilesHook')
+                    'TeacherFilesHook', 'PreemptionHook')
 
     def __init__(self, *args, **kwargs):
         if isinstance(kwargs.get('cfg'), Config):
@@ -86,6 +86,13 @@ class MedKDRunner(Runner):
                 kwargs.get('cfg'))
         if (kwargs.get('cfg') or {}).get('teacher_cache'):
             enable_teacher_cache(kwargs)
+        train_cfg = kwargs.get('train_cfg')
+        if isinstance(train_cfg, dict) and 'type' not in train_cfg and \
+                train_cfg.get('by_epoch', 'max_epochs' in train_cfg):
+            # resumes a preempted epoch where it stopped (PreemptionHook)
+            loop = {k: v for k, v in train_cfg.items() if k != 'by_epoch'}
+            kwargs['train_cfg'] = dict(loop,
+                                       type='ResumableEpochBasedTrainLoop')
         checkpoint = (kwargs.get('default_hooks') or {}).get('checkpoint')
         if isinstance(checkpoint,
                       dict) and checkpoint.get('type') == 'CheckpointHook':
@@ -156,6 +163,11 @@ class MedKDRunner(Runner):
             return super().train()
         finally:
             self.release_loader_workers()
+            # a run that failed never reached after_train: give the
+            # process its signal handlers back all the same
+            for hook in self.hooks:
+                if hasattr(hook, 'restore_signal_handlers'):
+                    hook.restore_signal_handlers()
 
     def val(self):
         try:

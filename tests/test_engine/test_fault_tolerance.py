@@ -193,3 +193,114 @@ def test_when_one_rank_is_killed_the_other_exits_with_an_error(tmp_path):
         pytest.fail('rank 0 still running 90 s after rank 1 was killed')
     assert code != 0
     assert time.time() - killed_at < 90
+
+
+class _SignalAt(Hook):
+    """Sends this process ``signum`` after training iteration ``at``."""
+
+    priority = 'NORMAL'  # before the PreemptionHook (LOWEST) of that iter
+
+    def __init__(self, at, signum=signal.SIGTERM):
+        self.at, self.signum = at, signum
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.mark.parametrize('signum,code', [(signal.SIGTERM, 143),
+                                         (signal.SIGINT, 130)])
+def test_a_signal_mid_epoch_saves_and_resume_equals_an_uninterrupted_run(
+        tmp_path, signum, code):
+    """3 epochs of 4 iterations; the signal arrives after iteration 6 (the
+    middle of epoch 2). The resumed run skips the 2 batches of epoch 2 it
+    had trained: its final weights equal the uninterrupted run's."""
+    from medkd.apis import build_runner
+
+    def cfg(name, **kwargs):
+        c = tiny_runner_cfg(STUDENT, tmp_path / name, tmp_path / 'data',
+                            epochs=3, **kwargs)
+        c.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=True)
+        return c
+
+    straight = build_runner(cfg('straight'))
+    straight.train()
+    runner = build_runner(cfg('stopped'))
+    runner.register_hook(_SignalAt(6, signum))
+    with pytest.raises(SystemExit) as stop:
+        runner.train()
+    assert stop.value.code == code
+    saved = tmp_path / 'stopped' / 'iter_6.pth'
+    assert (tmp_path / 'stopped' / 'last_checkpoint').read_text() == str(
+        saved)
+    meta = safe_load(str(saved))['meta']
+    assert (meta['epoch'], meta['iter']) == (1, 6)  # epoch index 1 = 2nd
+    # the handlers are gone: SIGINT raises KeyboardInterrupt again
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    resumed = build_runner(cfg('stopped', resume=True))
+    seen = []
+    resumed.register_hook(_Record(seen))
+    resumed.train()
+    assert resumed.iter == 12 and seen[0] == 7 and len(seen) == 6
+    for (name, a), (_, b) in zip(straight.model.state_dict().items(),
+                                 resumed.model.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+class _Record(Hook):
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.seen.append(runner.iter + 1)
+
+
+def test_sigterm_to_one_rank_stops_both_at_the_same_iteration(tmp_path):
+    """The stop flag is all-reduced: rank 1 alone gets SIGTERM, both ranks
+    save-and-exit after the same iteration with code 143."""
+    cfg = write_tiny_config(tmp_path / 'cfg.py', STUDENT, tmp_path / 'data',
+                            epochs=200)
+    work = tmp_path / 'work'
+    port = free_port()
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, MASTER_ADDR='127.0.0.1',
+                   MASTER_PORT=str(port), WORLD_SIZE='2', RANK=str(rank),
+                   LOCAL_RANK=str(rank))
+        procs.append(subprocess.Popen(
+            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
+             '--work-dir', str(work), '--launcher', 'pytorch'],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    deadline = time.time() + 240
+    while not osp.exists(work / 'epoch_1.pth') and time.time() < deadline:
+        time.sleep(0.05)
+    procs[1].send_signal(signal.SIGTERM)
+    codes = [p.wait(timeout=120) for p in procs]
+    assert codes == [143, 143]
+    saved = (work / 'last_checkpoint').read_text()
+    assert osp.basename(saved).startswith('iter_')
+    assert safe_load(saved)['meta']['iter'] == int(
+        osp.basename(saved)[len('iter_'):-len('.pth')])
+
+
+def test_a_failed_run_gives_the_signal_handlers_back(tmp_path):
+    """PreemptionHook's handlers are removed when training raises too."""
+    from medkd.apis import build_runner
+
+    class Boom(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            raise RuntimeError('boom')
+
+    before = signal.getsignal(signal.SIGTERM)
+    runner = build_runner(tiny_runner_cfg(STUDENT, tmp_path / 'w',
+                                          tmp_path / 'data', epochs=1))
+    runner.register_hook(Boom())
+    with pytest.raises(RuntimeError, match='boom'):
+        runner.train()
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

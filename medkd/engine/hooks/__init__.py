@@ -1,6 +1,7 @@
 from .atomic_checkpoint import AtomicCheckpointHook
 from .class_count_check import ClassCountCheckHook
 from .nonfinite_loss import NonFiniteLossHook
+from .preemption import PreemptionHook
 from .safe_checkpoint import SafeCheckpointHook
 from .stop_distill import StopDistillHook
 from .teacher_cache import TeacherCacheHook
@@ -11,6 +12,7 @@ from .teacher_validation import TeacherValidationHook
 
 __all__ = [
     'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook',
+    'PreemptionHook',
     'SafeCheckpointHook', 'StopDistillHook', 'TeacherCacheHook',
     'TeacherFileChangedError', 'TeacherFilesHook', 'TeacherRouteSaverHook',
     'TeacherSwitchHook', 'TeacherValidationHook'
