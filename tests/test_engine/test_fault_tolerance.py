@@ -160,6 +160,24 @@ def test_a_kill_while_saving_the_best_checkpoint_keeps_the_previous_best(
     assert new != old and new.endswith('epoch_2.pth')
 
 
+def start_two_ranks(cfg, work, log_dir):
+    """``tools/train.py --launcher pytorch`` as ranks 0 and 1 of a 2-process
+    group, each started as its own launcher would (RANK, WORLD_SIZE, ...);
+    output in ``log_dir/rank<r>.log``."""
+    port = free_port()
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, MASTER_ADDR='127.0.0.1',
+                   MASTER_PORT=str(port), WORLD_SIZE='2', RANK=str(rank),
+                   LOCAL_RANK=str(rank))
+        log = open(log_dir / f'rank{rank}.log', 'w')
+        procs.append(subprocess.Popen(
+            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
+             '--work-dir', str(work), '--launcher', 'pytorch'],
+            env=env, stdout=log, stderr=subprocess.STDOUT))
+    return procs
+
+
 def test_when_one_rank_is_killed_the_other_exits_with_an_error(tmp_path):
     """Two CPU processes (gloo, ``env_cfg.dist_cfg.timeout`` 30 s), started
     as two separate launchers would start them; rank 1 is SIGKILLed once
@@ -168,17 +186,7 @@ def test_when_one_rank_is_killed_the_other_exits_with_an_error(tmp_path):
         tmp_path / 'cfg.py', STUDENT, tmp_path / 'data', epochs=200,
         extra="env_cfg = dict(dist_cfg=dict(backend='gloo', timeout=30))")
     work = tmp_path / 'work'
-    port = free_port()
-    procs = []
-    for rank in (0, 1):
-        env = dict(os.environ, MASTER_ADDR='127.0.0.1',
-                   MASTER_PORT=str(port), WORLD_SIZE='2', RANK=str(rank),
-                   LOCAL_RANK=str(rank))
-        log = open(tmp_path / f'rank{rank}.log', 'w')
-        procs.append(subprocess.Popen(
-            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
-             '--work-dir', str(work), '--launcher', 'pytorch'],
-            env=env, stdout=log, stderr=subprocess.STDOUT))
+    procs = start_two_ranks(cfg, work, tmp_path)
     deadline = time.time() + 240
     while not osp.exists(work / 'epoch_1.pth') and time.time() < deadline:
         assert procs[0].poll() is None, (tmp_path / 'rank0.log').read_text()
@@ -265,16 +273,7 @@ def test_sigterm_to_one_rank_stops_both_at_the_same_iteration(tmp_path):
     cfg = write_tiny_config(tmp_path / 'cfg.py', STUDENT, tmp_path / 'data',
                             epochs=200)
     work = tmp_path / 'work'
-    port = free_port()
-    procs = []
-    for rank in (0, 1):
-        env = dict(os.environ, MASTER_ADDR='127.0.0.1',
-                   MASTER_PORT=str(port), WORLD_SIZE='2', RANK=str(rank),
-                   LOCAL_RANK=str(rank))
-        procs.append(subprocess.Popen(
-            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
-             '--work-dir', str(work), '--launcher', 'pytorch'],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    procs = start_two_ranks(cfg, work, tmp_path)
     deadline = time.time() + 240
     while not osp.exists(work / 'epoch_1.pth') and time.time() < deadline:
         time.sleep(0.05)
