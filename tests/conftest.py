@@ -1,6 +1,13 @@
+import os
+import tempfile
+
 import pytest
 
 from medkd.utils import register_all_modules
+
+# the pre-flight image check's results stay out of the user's ~/.cache
+os.environ.setdefault('MEDKD_CACHE_DIR',
+                      tempfile.mkdtemp(prefix='medkd-test-cache-'))
 
 
 @pytest.fixture(autouse=True, scope='session')

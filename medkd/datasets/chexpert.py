@@ -168,11 +168,18 @@ class CheXpert(BaseDataset):
                     f'{self.ann_file} has no column(s) {missing}; CheXpert '
                     f'CSVs have {",".join(CHEXPERT_META_COLUMNS)} and the '
                     f'labels {",".join(CHEXPERT_LABELS)}.')
-            data_list = [
-                self._parse_row(row, line)
-                for line, row in enumerate(reader, start=2)
-                if not self.frontal_only or row['Frontal/Lateral'] == 'Frontal'
-            ]
+            data_list, first_line = [], {}
+            for line, row in enumerate(reader, start=2):
+                if row['Path'] in first_line:
+                    raise ValueError(
+                        f'{self.ann_file}, line {line}: image '
+                        f'{row["Path"]!r} is listed twice (first on line '
+                        f'{first_line[row["Path"]]}); each image must have '
+                        'one row.')
+                first_line[row['Path']] = line
+                if not self.frontal_only or \
+                        row['Frontal/Lateral'] == 'Frontal':
+                    data_list.append(self._parse_row(row, line))
         if not self.custom_ann_file and self.split != 'test':
             data_list = self._select_split(data_list)
         if self.check_images:

@@ -210,7 +210,7 @@ class CNMC2019(BaseDataset):
             osp.dirname(csv_path) if self.preliminary_img_dir is None else
             self._in_root(self.preliminary_img_dir))
 
-        data_list = []
+        data_list, first_line = [], {}
         with open(csv_path, newline='', encoding='utf-8-sig') as f:
             reader = csv.DictReader(f)
             columns = [name.strip() for name in reader.fieldnames or []]
@@ -226,7 +226,13 @@ class CNMC2019(BaseDataset):
                     raise ValueError(
                         f'{csv_path} line {line}: `labels` must be 0 (hem) '
                         f'or 1 (all), got {label!r}.')
-                img_path = osp.join(img_dir, row['new_names'].strip())
+                name = row['new_names'].strip()
+                if name in first_line:
+                    raise ValueError(
+                        f'{csv_path} line {line}: image {name!r} is listed '
+                        f'twice (first on line {first_line[name]}).')
+                first_line[name] = line
+                img_path = osp.join(img_dir, name)
                 if not osp.isfile(img_path):
                     raise FileNotFoundError(
                         f'{csv_path} line {line} lists {img_path}, which '

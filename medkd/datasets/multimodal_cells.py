@@ -143,8 +143,16 @@ class MultiModalCells(BaseDataset):
             raise ValueError(f'{self.ann_file} has no rows.')
 
         classes = list(self.metainfo['classes'])
-        data_list = []
+        data_list, first_line = [], {}
         for line, row in enumerate(rows, start=2):
+            sample_id = row[self.id_column]
+            if sample_id in first_line:
+                raise ValueError(
+                    f'{self.ann_file}, line {line}: {self.id_column} '
+                    f'{sample_id!r} is used twice (first on line '
+                    f'{first_line[sample_id]}); each cell must have one row '
+                    '(its folds would otherwise leak).')
+            first_line[sample_id] = line
             paths = [
                 osp.join(self.img_prefix, row[m]) for m in self.modalities
             ]

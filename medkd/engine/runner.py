@@ -106,7 +106,54 @@ class MedKDRunner(Runner):
             if name not in present
         ]
         kwargs['custom_hooks'] = custom_hooks
+        cfg = kwargs.get('cfg') or {}
+        from medkd.datasets.preflight import image_check_options
+        self.image_check = image_check_options(
+            cfg.get('image_check'),
+            getattr(cfg, 'filename', None) or 'the config')
         super().__init__(*args, **kwargs)
+
+    def build_dataloader(self, dataloader, seed=None, diff_rank_seed=False):
+        """As mmengine's, after the pre-flight image check of the dataset
+        (config key ``image_check``, see :mod:`medkd.datasets.preflight`):
+        a bad image stops the run here, before training, naming every bad
+        file, or its sample is left out (``on_bad_image='skip'``)."""
+        if not isinstance(dataloader, dict) or not self.image_check[
+                'enabled'] or not isinstance(dataloader.get('dataset'),
+                                             dict):
+            return Runner.build_dataloader(dataloader, seed, diff_rank_seed)
+        from mmengine.registry import DATASETS
+        split = {id(self._train_dataloader): 'train',
+                 id(self._val_dataloader): 'val',
+                 id(self._test_dataloader): 'test'}.get(id(dataloader),
+                                                        'evaluation')
+        dataset = DATASETS.build(dataloader['dataset'])
+        if hasattr(dataset, 'full_init'):
+            dataset.full_init()
+        self._check_images(dataset, split, dataloader.get('num_workers', 0))
+        return Runner.build_dataloader(
+            dict(dataloader, dataset=dataset), seed, diff_rank_seed)
+
+    def _check_images(self, dataset, split: str, num_workers: int) -> None:
+        from mmengine.dist import broadcast_object_list, get_dist_info
+        from mmengine.model import is_model_wrapper
+
+        from medkd.datasets.preflight import (check_dataset_images,
+                                              find_bad_samples)
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        mean = getattr(getattr(model, 'data_preprocessor', None), 'mean',
+                       None)
+        channels = None if mean is None else int(mean.numel())
+        options = self.image_check
+        rank, world_size = get_dist_info()
+        bad = [None]
+        if rank == 0:  # one rank decodes, the others get its answer
+            bad = [find_bad_samples(dataset, channels, options['img_size'],
+                                    max(1, num_workers), options['cache'])]
+        if world_size > 1:
+            broadcast_object_list(bad)
+        check_dataset_images(dataset, split, options, channels, bad=bad[0])
 
     #: Top-level config keys read by mmengine's Runner.from_cfg and medkd.
     KNOWN_CONFIG_KEYS = (
@@ -117,7 +164,7 @@ class MedKDRunner(Runner):
         'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader',
         'val_cfg', 'val_dataloader', 'val_evaluator', 'visualizer',
         'work_dir', 'runner_type', 'model_wrapper_cfg', 'vis_backends',
-        'teacher_cache', 'compile', 'cfg', 'strategy')
+        'teacher_cache', 'compile', 'cfg', 'strategy', 'image_check')
 
     @classmethod
     def from_cfg(cls, cfg):
@@ -279,8 +326,9 @@ def unique_experiment_name(cfg) -> str:
 
 def enable_teacher_cache(kwargs: dict) -> None:
     """Apply ``teacher_cache = dict(num_views=V, seed=0, batch_size=None,
-    num_workers=None, build='lazy')`` (``build='all'``: every view before
-    training) from the config to the runner's arguments: wrap the
+    num_workers=None, build='lazy', release_teachers=True)`` (``build='all'``:
+    every view before training; ``release_teachers``: free the teachers'
+    weights while the cache is complete) from the config to the runner's arguments: wrap the
     training dataset in ``AugmentationReplayDataset``, sample with
     ``ReplaySampler`` and add a ``TeacherCacheHook``."""
     options = dict(kwargs['cfg'].teacher_cache)
@@ -289,7 +337,8 @@ def enable_teacher_cache(kwargs: dict) -> None:
     where = 'config key `teacher_cache`'
     if not isinstance(loader, dict) or not isinstance(model, dict):
         raise TypeError(f'{where} needs train_dataloader and model configs')
-    allowed = ('num_views', 'seed', 'batch_size', 'num_workers', 'build')
+    allowed = ('num_views', 'seed', 'batch_size', 'num_workers', 'build',
+               'release_teachers')
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise KeyError(f'{where} has unknown keys {unknown}; allowed: '
@@ -334,7 +383,8 @@ def enable_teacher_cache(kwargs: dict) -> None:
             type='TeacherCacheHook',
             batch_size=options.get('batch_size'),
             num_workers=options.get('num_workers'),
-            build=options.get('build', 'lazy')))
+            build=options.get('build', 'lazy'),
+            release_teachers=options.get('release_teachers', True)))
     kwargs['custom_hooks'] = hooks
 
 

@@ -218,3 +218,14 @@ def test_errors_name_the_csv_column_and_image(tmp_path):
     write_chexpert(tmp_path, rows=rows)
     with pytest.raises(ValueError, match="line 2, column 'Edema'.*'maybe'"):
         _build(tmp_path)
+
+
+def test_an_image_listed_twice_names_both_lines(tmp_path):
+    folder = write_chexpert(tmp_path)
+    csv_file = folder / 'train.csv'
+    lines = csv_file.read_text().splitlines()
+    csv_file.write_text('\n'.join(lines + [lines[1]]) + '\n')
+    with pytest.raises(ValueError,
+                       match=rf'line {len(lines) + 1}: image .* is listed '
+                       r'twice \(first on line 2\)'):
+        _build(tmp_path)

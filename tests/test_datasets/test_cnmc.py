@@ -281,6 +281,13 @@ def test_preliminary_csv_errors_name_file_and_column(tmp_path):
     with pytest.raises(ValueError, match='line 2.*blast') as error:
         CNMC2019(str(tmp_path), preliminary_csv=str(csv_path))
     assert str(csv_path) in str(error.value)
+    csv_path = write_preliminary(tmp_path,
+                                 [('UID_1_1_1_all.bmp', '1.bmp', '1'),
+                                  ('UID_1_2_1_all.bmp', '1.bmp', '0')])
+    with pytest.raises(ValueError, match=r"line 3: image '1.bmp' is listed "
+                       r'twice \(first on line 2\)') as error:
+        CNMC2019(str(tmp_path), preliminary_csv=str(csv_path))
+    assert str(csv_path) in str(error.value)
 
 
 def test_base_config_values_and_pipelines(cnmc_root):

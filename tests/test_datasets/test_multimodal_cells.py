@@ -211,3 +211,17 @@ def test_pack_rejects_mismatched_sizes():
             gt_label=0,
             slot_labels=[1, 2]))
     assert torch.equal(out['data_samples'].slot_labels, torch.tensor([1, 2]))
+
+
+def test_a_duplicate_cell_id_names_both_lines(tmp_path):
+    rows = write_cells(tmp_path, labels=['NEU', 'LYM', 'EOS'])
+    rows[2]['id'] = rows[0]['id']
+    with open(osp.join(str(tmp_path), 'annotations.csv'), 'w',
+              newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ValueError,
+                       match=r"annotations.csv, line 4: id 'cell000' is used "
+                       r'twice \(first on line 2\)'):
+        cells(tmp_path, num_folds=None)

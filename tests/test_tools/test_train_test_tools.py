@@ -139,14 +139,26 @@ def test_benchmark_step_writes_all_modes(tmp_path, monkeypatch):
 
 
 def test_dist_train_builds_the_teacher_cache_in_shards(tmp_path):
+    """Two ranks build the cache in halves, then train the second epoch
+    with the teacher's weights released on both."""
+    from mmengine.config import Config
+
+    from medkd.registry import MODELS
+    teacher = MODELS.build(Config.fromfile(osp.join(
+        ROOT, 'configs/demo/kd_resnet18_convnet_cells.py')).resnet18_cells)
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict()}, ckpt)
     cfg = write_tiny_config(
         tmp_path / 'kd.py',
         'configs/demo/kd_resnet18_convnet_cells.py',
-        tmp_path / 'data',
+        tmp_path / 'data', epochs=2,
         extra='teacher_cache = dict(num_views=2, build="all")\n'
-        'model = dict(teachers=dict(resnet18=dict(ckpt=None)))\n'
+        f'model = dict(teachers=dict(resnet18=dict(ckpt={ckpt!r})))\n'
         'randomness = dict(seed=0)')
-    dist_train(cfg, tmp_path / 'work', 29519)
+    output = dist_train(cfg, tmp_path / 'work', free_port())
+    assert 'released the weights of resnet18' in output
+    assert safe_load(str(tmp_path / 'work' / 'epoch_2.pth'))['meta'][
+        'iter'] == 4
     (meta, ) = (tmp_path / 'work' / 'teacher_cache').glob('*.json')
     info = json.loads(meta.read_text())
     assert info['complete'] and info['shape'] == [64, 1, 4]
@@ -205,3 +217,22 @@ def test_slurm_train_passes_its_variables_to_srun(tmp_path):
     assert args[9:] == [
         'mypython', '-u', 'tools/train.py', 'configs/x.py',
         '--work-dir=work_dirs/x', '--launcher=slurm', '--amp', '--resume']
+
+
+def test_benchmark_step_memory_per_mode_shows_the_teacher_released(
+        tmp_path, monkeypatch):
+    """Each mode in a process of its own: the cached step holds about the
+    student's memory, the free / live ones also the ResNet-18 teacher's
+    weights (11.18 M parameters, 42.6 MB)."""
+    out = tmp_path / 'bench.json'
+    run_tool(monkeypatch, 'analysis_tools/benchmark_step.py', '--method',
+             'kd', '--batch', 2, '--image-size', 16, '--warmup', 1,
+             '--rounds', 1, '--steps', 1, '--memory', '--json', out)
+    memory = json.loads(out.read_text())['peak_memory_mb']
+    assert set(memory) == {'student_only', 'free_teacher', 'live_teacher',
+                           'cached_teacher'}
+    teacher_mb = 11_178_564 * 4 / 2**20  # the teacher's parameters, float32
+    assert memory['free_teacher'] - memory['cached_teacher'] > \
+        0.8 * teacher_mb
+    assert memory['cached_teacher'] - memory['student_only'] < \
+        0.2 * teacher_mb

@@ -15,11 +15,23 @@ warm-up, on the same student, batch and image size:
   (a float16 memory map, as ``teacher_cache = dict(...)`` uses).
 
 Teachers keep random weights (speed does not depend on them).
+
+With ``--memory`` each mode also runs alone in a fresh process and its peak
+memory during training steps is reported, above the process before any
+model was built: CUDA peak allocated, or on CPU the peak resident set
+(``VmHWM``, reset through ``/proc/self/clear_refs`` after the set-up, with
+glibc's mmap threshold fixed so freed tensors go back to the system). The
+student-only process builds the student alone; the cached one builds the
+distiller, fills the cache, then frees the teachers as
+``teacher_cache.release_teachers`` does in training.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -59,7 +71,59 @@ def parse_args():
     parser.add_argument('--device', default='cuda'
                         if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--json', help='write the results here')
+    parser.add_argument('--memory', action='store_true',
+                        help='also the peak memory of each mode, each in a '
+                        'process of its own')
+    parser.add_argument('--memory-of', choices=MODES, help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+def resident_mb(field='VmRSS'):
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process in MB."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f'no {field} in /proc/self/status')
+
+
+def reset_peak(device):
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # resets VmHWM to the current VmRSS
+
+
+def peak_mb(device):
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resident_mb('VmHWM')
+
+
+def used_mb(device):
+    if device.startswith('cuda'):
+        return torch.cuda.memory_allocated() / 2**20
+    return resident_mb()
+
+
+def memory_per_mode(args):
+    """``{mode: MB}``, each mode measured by a fresh run of this tool."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072')
+    result = {}
+    for mode in MODES:
+        with tempfile.NamedTemporaryFile(suffix='.json') as out:
+            cmd = [sys.executable, osp.abspath(__file__),
+                   *[a for a in sys.argv[1:] if a != '--memory'],
+                   '--memory-of', mode, '--json', out.name]
+            # the last --json wins in argparse: the child writes here
+            subprocess.run(cmd, check=True, env=env,
+                           stdout=subprocess.DEVNULL)
+            with open(out.name) as f:
+                result[mode] = json.load(f)['peak_mb']
+    return result
 
 
 def make_batch(batch, size, num_classes):
@@ -72,20 +136,26 @@ def make_batch(batch, size, num_classes):
     return dict(inputs=inputs, data_samples=samples)
 
 
-def build(cfg, device):
-    """The distiller (teachers unloaded) and the student alone."""
+def build(cfg, device, distiller=True, student=True):
+    """The distiller (teachers unloaded) and the student alone (None for
+    the one not asked for)."""
     model_cfg = cfg.model
     for teacher in model_cfg.teachers.values():
         teacher.ckpt = None
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    distiller = MODELS.build(model_cfg).to(device)
-    student_cfg = dict(model_cfg.student)
-    student_cfg['data_preprocessor'] = dict(
-        model_cfg.data_preprocessor, type='ClsDataPreprocessor')
-    student = MODELS.build(student_cfg).to(device)
-    distiller.train()
-    student.train()
-    return distiller, student
+    built = []
+    if distiller:
+        built.append(MODELS.build(model_cfg).to(device).train())
+    else:
+        built.append(None)
+    if student:
+        student_cfg = dict(model_cfg.student)
+        student_cfg['data_preprocessor'] = dict(
+            model_cfg.data_preprocessor, type='ClsDataPreprocessor')
+        built.append(MODELS.build(student_cfg).to(device).train())
+    else:
+        built.append(None)
+    return tuple(built)
 
 
 def main():
@@ -98,6 +168,8 @@ def main():
     cfg = Config.fromfile(osp.join(ROOT, config) if not osp.isabs(config)
                           else config)
     size = args.image_size or (224 if args.size == 'paper' else 64)
+    if args.memory_of:
+        return measure_memory(args, cfg, size)
     distiller, student = build(cfg, args.device)
     num_classes = cfg.data_preprocessor.num_classes
     data = make_batch(args.batch, size, num_classes)
@@ -163,14 +235,17 @@ def main():
     print()
     medians = {mode: statistics.median(times[mode]) for mode in MODES}
 
+    memory = memory_per_mode(args) if args.memory else {}
+    unit = 'GPU' if args.device.startswith('cuda') else 'RSS'
     rows = [['mode', 's / step', '× student alone', '× free teacher',
-             'peak GPU MB']]
+             'peak GPU MB (shared process)', f'peak {unit} MB (own process)']]
     for mode in MODES:
         rows.append([
             mode, f'{medians[mode]:.4f}',
             f"{medians[mode] / medians['student_only']:.2f}",
             f"{medians[mode] / medians['free_teacher']:.2f}",
-            f'{peak[mode]:.0f}' if mode in peak else 'n/a (CPU)'
+            f'{peak[mode]:.0f}' if mode in peak else 'n/a (CPU)',
+            f'{memory[mode]:.1f}' if mode in memory else '-'
         ])
     title = (f'{config} | batch {args.batch} | {size}px | {args.device} | '
              f'median of {args.rounds * args.steps} steps')
@@ -181,10 +256,57 @@ def main():
         live_over_free=medians['live_teacher'] / medians['free_teacher'],
         config=config, batch=args.batch, image_size=size,
         device=args.device, peak_gpu_mb=peak or None,
+        peak_memory_mb=memory or None,
         torch_threads=torch.get_num_threads())
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)
+    tmp.cleanup()
+
+
+def measure_memory(args, cfg, size):
+    """The child of ``--memory``: peak memory of ``args.memory_of`` steps."""
+    mode = args.memory_of
+    baseline = used_mb(args.device)
+    num_classes = cfg.data_preprocessor.num_classes
+    data = make_batch(args.batch, size, num_classes)
+    tmp = tempfile.TemporaryDirectory()
+    if mode == 'student_only':
+        _, student = build(cfg, args.device, distiller=False)
+        model = student
+    else:
+        distiller, _ = build(cfg, args.device, student=False)
+        model = distiller
+        with torch.no_grad():
+            inputs = distiller.data_preprocessor(data, False)['inputs']
+            free = distiller.teacher_logits(inputs)
+        if mode == 'free_teacher':
+            distiller.teacher_logits = lambda *a, **k: free
+        elif mode == 'cached_teacher':
+            cache = TeacherOutputCache(tmp.name, 'benchmark',
+                                       (args.batch, len(free), num_classes))
+            cache.create()
+            cache.write(list(range(args.batch)),
+                        torch.stack(list(free.values()), dim=1))
+            cache.flush()
+            cache.open_readonly()
+            distiller.teacher_cache = cache
+            for name, teacher in distiller.teachers.items():
+                path = osp.join(tmp.name, f'{name}.pth')
+                torch.save({'state_dict': teacher.state_dict()}, path)
+                distiller.record_teacher_file(name, path)
+            distiller.release_teachers()
+        del inputs
+    optim = OptimWrapper(torch.optim.Adam(
+        p for p in model.parameters() if p.requires_grad))
+    for _ in range(args.warmup):
+        model.train_step(data, optim)
+    reset_peak(args.device)
+    for _ in range(args.steps):
+        model.train_step(data, optim)
+    peak = peak_mb(args.device) - baseline
+    with open(args.json, 'w') as f:
+        json.dump(dict(mode=mode, peak_mb=peak), f)
     tmp.cleanup()
 
 

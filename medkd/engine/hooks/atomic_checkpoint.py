@@ -1,7 +1,21 @@
+import os
+import os.path as osp
+from collections import deque
+from typing import Optional
+
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
 from medkd.registry import HOOKS
+
+
+def write_last_checkpoint(work_dir: str, path: str) -> None:
+    """Point ``work_dir/last_checkpoint`` at ``path`` atomically (a kill
+    while writing leaves the previous pointer, never an empty one)."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    with open(pointer + '.tmp', 'w') as f:
+        f.write(path)
+    os.replace(pointer + '.tmp', pointer)
 
 
 @HOOKS.register_module()
@@ -21,7 +35,100 @@ class AtomicCheckpointHook(CheckpointHook):
     the previous ``best_*.pth`` before writing the new one, so a kill in
     between left no best checkpoint at all; here the new one is written
     first and the previous one deleted after.
+
+    Epoch-based training can also save every ``iter_interval`` iterations
+    (``iter_<n>.pth``), which bounds what a SIGKILL loses to that many
+    iterations; ``--resume`` continues inside the epoch
+    (:class:`~medkd.engine.loops.ResumableEpochBasedTrainLoop`). Those
+    checkpoints are kept apart from the epoch ones: the newest
+    ``max_keep_iter_ckpts`` stay, whatever ``max_keep_ckpts`` says.
+
+    Args:
+        iter_interval (int, optional): Also save every this many
+            iterations of epoch-based training. Defaults to None (epoch
+            checkpoints only).
+        max_keep_iter_ckpts (int): How many iteration checkpoints to keep;
+            -1 keeps all. Defaults to 1.
+        **kwargs: The arguments of :class:`mmengine.hooks.CheckpointHook`.
     """
+
+    def __init__(self,
+                 *args,
+                 iter_interval: Optional[int] = None,
+                 max_keep_iter_ckpts: int = 1,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        if iter_interval is not None:
+            if isinstance(iter_interval, bool) or not isinstance(
+                    iter_interval, int) or iter_interval < 1:
+                raise ValueError(
+                    '`default_hooks.checkpoint.iter_interval` must be a '
+                    f'positive int (save every N iterations), got '
+                    f'{iter_interval!r}.')
+            if not self.by_epoch:
+                raise ValueError(
+                    '`default_hooks.checkpoint.iter_interval` is for '
+                    'epoch-based checkpoints (by_epoch=True); with '
+                    f'by_epoch=False `interval` ({self.interval}) already '
+                    'counts iterations.')
+        if isinstance(max_keep_iter_ckpts, bool) or not isinstance(
+                max_keep_iter_ckpts, int) or max_keep_iter_ckpts == 0 or \
+                max_keep_iter_ckpts < -1:
+            raise ValueError(
+                '`default_hooks.checkpoint.max_keep_iter_ckpts` must be -1 '
+                f'(keep all) or a positive int, got {max_keep_iter_ckpts!r}.')
+        self.iter_interval = iter_interval
+        self.max_keep_iter_ckpts = max_keep_iter_ckpts
+        self.keep_iter_ckpt_ids: deque = deque()
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if not self.iter_interval:
+            return
+        # a resumed run keeps deleting the iteration checkpoints it inherited
+        kept = list(runner.message_hub.get_info('keep_iter_ckpt_ids', []))
+        self.keep_iter_ckpt_ids = deque(kept)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        if self.iter_interval and self.by_epoch and \
+                (runner.iter + 1) % self.iter_interval == 0:
+            self._save_iter_checkpoint(runner)
+
+    def _save_iter_checkpoint(self, runner) -> None:
+        step = runner.iter + 1
+        oldest = []
+        if self.max_keep_iter_ckpts > 0:
+            # recorded before saving, like the epoch list (see below)
+            self.keep_iter_ckpt_ids.append(step)
+            while len(self.keep_iter_ckpt_ids) > self.max_keep_iter_ckpts:
+                oldest.append(self.keep_iter_ckpt_ids.popleft())
+            runner.message_hub.update_info('keep_iter_ckpt_ids',
+                                           list(self.keep_iter_ckpt_ids))
+        filename = f'iter_{step}.pth'
+        runner.logger.info(f'Saving checkpoint at {step} iterations '
+                           f'(every {self.iter_interval})')
+        runner.save_checkpoint(
+            self.out_dir,
+            filename,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=dict(epoch=runner.epoch, iter=step),
+            by_epoch=False,
+            backend_args=self.backend_args,
+            **self.args)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        if not is_main_process():
+            return
+        write_last_checkpoint(runner.work_dir, self.last_ckpt)
+        for old in oldest:
+            path = self.file_backend.join_path(self.out_dir,
+                                               f'iter_{old}.pth')
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         if not self.save_best:

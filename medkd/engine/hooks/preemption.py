@@ -11,6 +11,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
 from medkd.registry import HOOKS
+from .atomic_checkpoint import write_last_checkpoint
 
 
 @HOOKS.register_module()
@@ -69,10 +70,7 @@ class PreemptionHook(Hook):
         runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
         path = osp.join(runner.work_dir, filename)
         if is_main_process():
-            pointer = osp.join(runner.work_dir, 'last_checkpoint')
-            with open(pointer + '.tmp', 'w') as f:
-                f.write(path)
-            os.replace(pointer + '.tmp', pointer)
+            write_last_checkpoint(runner.work_dir, path)
         code = 128 + received
         MMLogger.get_current_instance().warning(
             f'{signal.Signals(received).name}: stopped after iteration '

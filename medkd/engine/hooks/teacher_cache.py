@@ -52,13 +52,18 @@ class TeacherCacheHook(Hook):
 
     def __init__(self, batch_size: Optional[int] = None,
                  num_workers: Optional[int] = None,
-                 build: str = 'lazy'):
+                 build: str = 'lazy',
+                 release_teachers: bool = True):
         if build not in self.BUILDS:
             raise ValueError(f'teacher_cache.build must be one of '
                              f'{self.BUILDS}, got {build!r}')
+        if not isinstance(release_teachers, bool):
+            raise TypeError('teacher_cache.release_teachers must be True or '
+                            f'False, got {release_teachers!r}')
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.build_mode = build
+        self.release = release_teachers
         self.cache: Optional[TeacherOutputCache] = None
 
     def before_train_epoch(self, runner) -> None:
@@ -69,9 +74,42 @@ class TeacherCacheHook(Hook):
                             'wrapped in AugmentationReplayDataset (set '
                             '`teacher_cache = dict(num_views=...)` in the '
                             'config), got ' + type(dataset).__name__)
-        key = self.cache_key(model, dataset)
-        if self.cache is not None and self.cache.key == key:
+        # released teachers are unchanged since the cache of their weights
+        # was complete (any change of weights restores them first)
+        key = (self.cache.key if model.teachers_released and self.cache
+               is not None else self.cache_key(model, dataset))
+        if self.cache is None or self.cache.key != key:
+            model.restore_teachers()
+            self.open_cache(runner, model, dataset, key)
+        self.release_if_complete(model)
+
+    def release_if_complete(self, model) -> None:
+        """Free the teachers' weights once every output of this cache is
+        stored, unless validation runs them (``eval_teachers``, a gate of
+        teacher outputs) or ``release_teachers=False``."""
+        if not self.release or model.teachers_released or \
+                model.predict_needs_teachers():
             return
+        filled = self.cache.filled
+        if filled is not None and not filled.all():
+            return
+        freed = model.release_teachers()
+        if freed:
+            print_log(
+                'Teacher output cache complete: released the weights of '
+                + ', '.join(f'{name} ({size / 2**20:.1f} MB)'
+                            for name, size in freed.items())
+                + ' until a rebuild or the end of training '
+                '(teacher_cache.release_teachers=False keeps them)',
+                logger='current')
+
+    def after_train(self, runner) -> None:
+        # the trained model is whole again for whatever follows
+        unwrap_model(runner.model).restore_teachers()
+
+    def open_cache(self, runner, model, dataset, key: str) -> None:
+        """Attach the cache of ``key``: reused if valid, else filled lazily
+        or built now (``build``)."""
         self.save_filled()  # what the previous teacher filled
         num_classes = self._num_outputs(model, dataset)
         cache = TeacherOutputCache(

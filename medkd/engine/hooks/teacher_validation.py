@@ -46,10 +46,15 @@ class TeacherValidationHook(Hook):
         self.training = True
 
     @staticmethod
-    def _state_key(teacher) -> str:
-        """Changes when the teacher's weights change (cheap: a few sums)."""
+    def _state_key(model, name: str) -> str:
+        """Changes when the teacher's weights change: the SHA-256 of the
+        file it was loaded from (also while its weights are released, see
+        ``TeacherCacheHook``), else a few sums of its weights."""
+        files = getattr(model, 'teacher_files', {})
+        if name in files:
+            return files[name]['sha256']
         total = sum(float(p.detach().double().sum())
-                    for p in teacher.parameters())
+                    for p in model.teachers[name].parameters())
         return f'{total:.12e}'
 
     def after_val_epoch(self,
@@ -61,12 +66,16 @@ class TeacherValidationHook(Hook):
             return
         pending = {
             name: key
-            for name, key in ((n, self._state_key(t))
-                              for n, t in teachers.items())
+            for name, key in ((n, self._state_key(model, n))
+                              for n in teachers)
             if self.evaluated.get(name) != key
         }
         if not pending:
             return
+        # released by a complete cache: back for this evaluation (the cache
+        # hook frees them again before the next epoch)
+        if getattr(model, 'teachers_released', False):
+            model.restore_teachers()
         results = self.evaluate(model, runner.val_dataloader, list(pending))
         classes = (getattr(runner.val_dataloader.dataset, 'metainfo', {})
                    or {}).get('classes')

@@ -253,6 +253,7 @@ def _restore_file_teachers(module, state_dict, prefix, local_metadata, strict,
     is the file the checkpoint was trained with) or, when the teachers are
     not loaded (``tools/test.py``), its unused initial weights. A checkpoint
     that has them (older medkd) loads them."""
+    module.restore_teachers()  # released weights cannot be filled in
     for name, teacher in module.teachers.items():
         start = f'{prefix}teachers.{name}.'
         if any(k.startswith(start) for k in state_dict):
@@ -344,6 +345,9 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         self.teacher_input_sizes: Dict[str, Optional[tuple]] = {}
         self.teacher_norms: Dict[str, Optional[tuple]] = {}
         self.teacher_cache = None
+        # teachers whose parameters are freed while a complete cache serves
+        # their outputs: {name: {param name: (shape, dtype, device)}}
+        self._released: Dict[str, Dict[str, tuple]] = {}
         for name, cfg in teachers.items():
             self.add_teacher(name, cfg)
         self.channels_last = channels_last
@@ -395,6 +399,58 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
         checkpoints store ``{'ckpt': path, 'sha256': ...}`` for it
         (``meta['teacher_files']``) instead of its weights."""
         self.teacher_files[name] = dict(ckpt=path, sha256=file_sha256(path))
+
+    def predict_needs_teachers(self) -> bool:
+        """Whether :meth:`predict` runs the teachers (``eval_teachers``)."""
+        return bool(self.eval_teachers)
+
+    @property
+    def teachers_released(self) -> bool:
+        """Whether some teacher's weights are freed (see
+        :meth:`release_teachers`)."""
+        return bool(self._released)
+
+    def release_teachers(self) -> Dict[str, int]:
+        """Free the parameters of every teacher loaded from a file, while a
+        complete teacher-output cache gives all their outputs
+        (:class:`~medkd.engine.hooks.TeacherCacheHook` calls it); a
+        training step then holds the student and the method's own modules
+        only, on any device. :meth:`restore_teachers` reloads them from
+        their files. Returns ``{name: bytes freed}``."""
+        freed = {}
+        for name in self.teacher_files:
+            if name in self._released:
+                continue
+            teacher = self.teachers[name]
+            self._released[name] = {
+                key: (p.shape, p.dtype, p.device)
+                for key, p in teacher.named_parameters()
+            }
+            freed[name] = 0
+            for p in teacher.parameters():
+                freed[name] += p.numel() * p.element_size()
+                p.data = torch.empty(0, dtype=p.dtype, device=p.device)
+        return freed
+
+    def restore_teachers(self, reload: bool = True) -> List[str]:
+        """Give released teachers their parameters back, reloaded from their
+        files (``reload=False``: allocated only, for a caller that loads
+        other weights). Returns the names restored."""
+        names = list(self._released)
+        for name in names:
+            shapes = self._released.pop(name)
+            teacher = self.teachers[name]
+            for key, p in teacher.named_parameters():
+                shape, dtype, device = shapes[key]
+                layout = (torch.channels_last if self.channels_last
+                          and len(shape) == 4 else torch.contiguous_format)
+                p.data = torch.empty(shape, dtype=dtype, device=device,
+                                     memory_format=layout)
+            if reload:
+                load_classifier_weights(teacher,
+                                        self.teacher_files[name]['ckpt'],
+                                        f'teachers.{name}')
+        return names
 
     # ------------------------------------------------------------------
     # mmengine entry points
@@ -543,6 +599,12 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
 
     def _live_teacher_logits(self,
                              inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+        if self._released:
+            raise RuntimeError(
+                f'The teachers {sorted(self._released)} are released (a '
+                'complete teacher-output cache serves their outputs) but '
+                'their live outputs were asked for; call restore_teachers() '
+                'first.')
         return {
             name:
             teacher(self.teacher_inputs(name, inputs), mode='tensor').detach()

@@ -137,6 +137,7 @@ class CheckpointSequence(VanillaKD):
                              f'has {len(self.route)} checkpoints.')
         path = self.route[index]['file']
         teacher = self.teachers[self.teacher_name]
+        self.restore_teachers(reload=False)  # new weights come next
         load_classifier_weights(teacher, path, self.route[index]['key'])
         teacher.requires_grad_(False)
         teacher.eval()

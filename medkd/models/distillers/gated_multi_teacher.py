@@ -169,13 +169,17 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
             losses[f'gate_w_{name}'] = mean_weight.detach()
         return losses
 
+    def predict_needs_teachers(self) -> bool:
+        """Also when the gate weighs the teachers by their outputs."""
+        return super().predict_needs_teachers() or getattr(
+            self.gate, 'uses_teacher_outputs', True)
+
     def predict(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None
                 ) -> List[DataSample]:
         predictions = self.student.predict(inputs, data_samples)
-        if not self.eval_teachers and not getattr(
-                self.gate, 'uses_teacher_outputs', True):
+        if not self.predict_needs_teachers():
             # the gate reads the image only: the teachers need not run
             labels = self.hard_labels(data_samples) if data_samples else None
             weights = self.gate(inputs, None, None if labels is None else
