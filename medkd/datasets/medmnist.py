@@ -163,6 +163,16 @@ class MedMNIST(BaseDataset):
                 f'(N, H, W, 3), but has shape {images.shape}.')
 
         multi_label = labels.shape[1] > 1
+        if not multi_label and self.CLASSES is not None:
+            wrong = np.flatnonzero((labels[:, 0] < 0)
+                                   | (labels[:, 0] >= len(self.CLASSES)))
+            if wrong.size:
+                raise ValueError(
+                    f'{path}: {self.split}_labels row {int(wrong[0])} is '
+                    f'{int(labels[wrong[0], 0])}, expected a class index in '
+                    f'[0, {len(self.CLASSES)}) ({self.flag} has '
+                    f'{len(self.CLASSES)} classes); {wrong.size} such '
+                    'row(s).')
         if self.CLASSES is None:
             num_classes = labels.shape[1] if multi_label else label_max + 1
             self._metainfo['classes'] = tuple(f'class_{i}'

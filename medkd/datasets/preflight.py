@@ -121,6 +121,14 @@ def _sample_images(info: dict, color_type) -> List[Tuple[str, str]]:
     return []
 
 
+def _array_shape(img) -> Optional[tuple]:
+    """``(h, w, c)`` of an image held in the data list (MedMNIST)."""
+    shape = getattr(img, 'shape', None)
+    if shape is None or len(shape) not in (2, 3):
+        return None
+    return (shape[0], shape[1], 1 if len(shape) == 2 else shape[2])
+
+
 def decode_image(task: Tuple[str, str, str]) -> Tuple[str, Optional[tuple],
                                                       Optional[str]]:
     """``(path, (h, w, c) or None, reason or None)`` for ``(path,
@@ -196,11 +204,23 @@ def find_bad_samples(dataset,
     if data is None:
         return []
     color_type, backend = _load_settings(data)
-    infos = [data.get_data_info(i) for i in range(len(data))]
-    samples = [_sample_images(info, color_type) for info in infos]
-    paths = sorted({path for images in samples for path, _ in images})
-    if not paths:
+    samples, ids, arrays = [], [], {}
+    for index in range(len(data)):
+        info = data.get_data_info(index)
+        images = _sample_images(info, color_type)
+        shape = _array_shape(info.get('img'))
+        if not images and shape is not None:
+            # held in memory (MedMNIST's arrays): its shape, nothing to read
+            name = f'{type(data).__name__} row {index} (in memory)'
+            images.append((name, 'array'))
+            arrays[(name, 'array')] = (shape, None)
+        samples.append(images)
+        ids.append(info.get('sample_id'))
+    paths = sorted({path for images in samples for path, kind in images
+                    if kind != 'array'})
+    if not paths and not arrays:
         return []
+    cache = cache and not arrays  # arrays have no size / mtime to key on
     digest = _file_signature(paths)
     digest.update(json.dumps([repr(color_type), backend, expected_channels,
                               img_size, [[p for p, _ in s]
@@ -215,10 +235,10 @@ def find_bad_samples(dataset,
         return bad
 
     tasks = sorted({(path, kind, backend) for images in samples
-                    for path, kind in images})
+                    for path, kind in images if kind != 'array'})
     logger.info(f'Checking {len(tasks)} images ({nproc} process(es)); '
                 'set image_check=dict(enabled=False) to skip.')
-    decoded = _decode_all(tasks, nproc)
+    decoded = {**_decode_all(tasks, nproc), **arrays}
 
     bad = []
     for index, images in enumerate(samples):
@@ -243,7 +263,7 @@ def find_bad_samples(dataset,
                 f'{expected_channels}')
             kind = f'channels:{channels}'
         if reasons:
-            row = infos[index].get('sample_id')
+            row = ids[index]
             prefix = '' if row is None else f'id {row}: '
             bad.append((index, prefix + '; '.join(reasons), kind))
     if cache:

@@ -6,7 +6,8 @@ from medkd.datasets import MedMNIST
 PIPELINE = [dict(type='PackInputs')]
 
 
-def _write(path, gray=False, multi_label=False, n=(5, 2, 3), side=8):
+def _write(path, gray=False, multi_label=False, n=(5, 2, 3), side=8,
+           classes=8):
     rng = np.random.default_rng(0)
     arrays = {}
     for split, count in zip(('train', 'val', 'test'), n):
@@ -14,7 +15,7 @@ def _write(path, gray=False, multi_label=False, n=(5, 2, 3), side=8):
         arrays[f'{split}_images'] = rng.integers(0, 255, shape, np.uint8)
         arrays[f'{split}_labels'] = (
             rng.integers(0, 2, (count, 14))
-            if multi_label else np.arange(count).reshape(-1, 1) % 8)
+            if multi_label else np.arange(count).reshape(-1, 1) % classes)
     np.savez(path, **arrays)
     return arrays
 
@@ -97,7 +98,7 @@ def test_every_split_sizes_and_shapes(tmp_path):
 
 
 def test_resize_in_pipeline_and_gray_kept_without_as_rgb(tmp_path):
-    _write(tmp_path / 'pneumoniamnist_64.npz', gray=True)
+    _write(tmp_path / 'pneumoniamnist_64.npz', gray=True, classes=2)
     ds = MedMNIST(
         str(tmp_path),
         'pneumoniamnist',
@@ -139,3 +140,30 @@ def test_length_mismatch_and_bad_size(tmp_path):
         MedMNIST(str(tmp_path), 'bloodmnist')
     with pytest.raises(ValueError, match='size must be one of'):
         MedMNIST(str(tmp_path), 'bloodmnist', size=32)
+
+
+def test_a_label_outside_the_classes_names_file_split_and_row(tmp_path):
+    _write(tmp_path / 'pneumoniamnist.npz', classes=5)  # it has 2
+    with pytest.raises(ValueError,
+                       match=r'pneumoniamnist.npz: train_labels row 2 is 2, '
+                       r'expected a class index in \[0, 2\) '
+                       r'\(pneumoniamnist has 2 classes\); 3 such row'):
+        MedMNIST(str(tmp_path), 'pneumoniamnist', split='train',
+                 pipeline=PIPELINE)
+
+
+def test_in_memory_images_of_the_wrong_channel_count_stop_before_training(
+        tmp_path):
+    """MedMNIST's grey images without as_rgb give 1 channel: the pre-flight
+    check (which reads the arrays' shapes) refuses them for a 3-channel
+    model."""
+    from medkd.datasets.preflight import find_bad_samples
+    _write(tmp_path / 'pneumoniamnist.npz', gray=True, classes=2)
+    gray = MedMNIST(str(tmp_path), 'pneumoniamnist', as_rgb=False,
+                    pipeline=PIPELINE)
+    bad = find_bad_samples(gray, expected_channels=3)
+    assert [(i, kind) for i, _, kind in bad] == [(i, 'channels:1')
+                                                 for i in range(5)]
+    assert 'MedMNIST row 0 (in memory): 1 channel(s)' in bad[0][1]
+    rgb = MedMNIST(str(tmp_path), 'pneumoniamnist', pipeline=PIPELINE)
+    assert find_bad_samples(rgb, expected_channels=3) == []
