@@ -15,6 +15,43 @@ def _register_medkd():
     register_all_modules(init_default_scope=True)
 
 
+KD_DEMO = 'configs/demo/kd_resnet18_convnet_cells.py'
+
+
+@pytest.fixture
+def teacher_ckpt(tmp_path):
+    """The demo KD config's ResNet-18 teacher with seeded random weights,
+    saved as ``tmp_path/teacher.pth``; returns the path."""
+    import torch
+    from mmengine.config import Config
+
+    from medkd.registry import MODELS
+    torch.manual_seed(3)
+    teacher = MODELS.build(Config.fromfile(KD_DEMO).resnet18_cells)
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict()}, path)
+    return path
+
+
+def shifted_checkpoint(path, out, shift=1.0):
+    """A copy of classifier checkpoint ``path`` at ``out`` whose head bias
+    is ``shift`` larger: every logit moves by ``shift``."""
+    import torch
+    state = torch.load(path, weights_only=True)
+    state['state_dict']['head.fc.bias'] += shift
+    torch.save(state, str(out))
+    return str(out)
+
+
+def train_command(cfg, work_dir):
+    """``python tools/train.py CFG --work-dir WORK`` as an argv list."""
+    import os.path as osp
+    import sys
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    return [sys.executable, osp.join(root, 'tools', 'train.py'), str(cfg),
+            '--work-dir', str(work_dir)]
+
+
 def tiny_classifier(num_classes=3,
                     channels=(4, 8),
                     in_channels=3,

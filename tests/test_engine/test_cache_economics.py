@@ -5,24 +5,13 @@ build='all' computes every view before training."""
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from medkd.apis import build_runner
-from medkd.registry import MODELS
 from conftest import tiny_runner_cfg
 
 KD = 'configs/demo/kd_resnet18_convnet_cells.py'
 CS = 'configs/demo/checkpoint_sequence_resnet18_convnet_cells.py'
-
-
-@pytest.fixture
-def teacher_ckpt(tmp_path):
-    torch.manual_seed(3)
-    teacher = MODELS.build(Config.fromfile(KD).resnet18_cells)
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict()}, path)
-    return path
 
 
 def cfg_for(config, tmp_path, name, epochs, **cache):

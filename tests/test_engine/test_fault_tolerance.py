@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 
 from medkd.apis import build_runner
 from medkd.utils.checkpoint import safe_load
-from conftest import free_port, tiny_runner_cfg, write_tiny_config
+from conftest import train_command, free_port, tiny_runner_cfg, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT = 'configs/demo/convnet_student_cells.py'
@@ -28,8 +28,7 @@ def test_sigkill_then_resume_finishes_the_configured_epochs(tmp_path):
     cfg = write_tiny_config(tmp_path / 'cfg.py', STUDENT, tmp_path / 'data',
                             epochs=6)
     work = tmp_path / 'work'
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
-           '--work-dir', str(work)]
+    cmd = train_command(cfg, work)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 240

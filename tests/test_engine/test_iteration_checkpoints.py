@@ -1,12 +1,10 @@
 """Iteration checkpoints inside epoch-based training (what a SIGKILL loses)."""
 import glob
 import os
-import os.path as osp
 import random
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -14,9 +12,8 @@ import torch
 
 from medkd.apis import build_runner
 from medkd.utils.checkpoint import safe_load
-from conftest import tiny_runner_cfg, write_tiny_config
+from conftest import train_command, tiny_runner_cfg, write_tiny_config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUDENT = 'configs/demo/convnet_student_cells.py'
 
 
@@ -108,8 +105,7 @@ def test_sigkill_at_a_random_iteration_repeats_at_most_n(tmp_path):
         extra=f'default_hooks = dict(checkpoint=dict(iter_interval='
         f'{interval}, max_keep_iter_ckpts=2))')
     work = tmp_path / 'work'
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg,
-           '--work-dir', str(work)]
+    cmd = train_command(cfg, work)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 240

@@ -10,7 +10,7 @@ from mmengine.dataset import pseudo_collate
 from medkd.apis import build_runner
 from medkd.datasets import AugmentationReplayDataset, ReplaySampler
 from medkd.registry import DATASETS, MODELS
-from conftest import tiny_classifier, tiny_runner_cfg
+from conftest import shifted_checkpoint, tiny_classifier, tiny_runner_cfg
 
 KD = 'configs/demo/kd_resnet18_convnet_cells.py'
 AUGMENT = [
@@ -64,17 +64,6 @@ def _kd_cfg(tmp_path, name, teacher_ckpt, pipeline=AUGMENT, views=2):
     cfg.train_dataloader.dataset.pipeline = pipeline
     cfg.model.teachers.resnet18.ckpt = teacher_ckpt
     return cfg
-
-
-@pytest.fixture
-def teacher_ckpt(tmp_path):
-    torch.manual_seed(3)
-    from mmengine.config import Config
-    base = Config.fromfile(KD)
-    teacher = MODELS.build(base.resnet18_cells)
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict()}, path)
-    return path
 
 
 def test_cached_outputs_equal_live_teacher_and_replace_it(tmp_path,
@@ -150,10 +139,7 @@ def test_cache_config_errors_name_the_key(tmp_path):
 
 def test_checkpoint_sequence_gets_one_cache_per_route_checkpoint(
         tmp_path, teacher_ckpt):
-    state = torch.load(teacher_ckpt, weights_only=True)
-    state['state_dict']['head.fc.bias'] += 1
-    second = str(tmp_path / 'route_2.pth')
-    torch.save(state, second)
+    second = shifted_checkpoint(teacher_ckpt, tmp_path / 'route_2.pth')
     cfg = tiny_runner_cfg(
         'configs/demo/checkpoint_sequence_resnet18_convnet_cells.py',
         tmp_path / 'cs', tmp_path / 'data', epochs=3,

@@ -9,18 +9,13 @@ from mmengine.hooks import Hook
 
 from medkd.apis import build_runner
 from medkd.registry import MODELS
-from conftest import tiny_runner_cfg
+from conftest import shifted_checkpoint, tiny_runner_cfg
 
 KD = 'configs/demo/kd_resnet18_convnet_cells.py'
 
 
-@pytest.fixture
-def teacher_ckpt(tmp_path):
-    torch.manual_seed(3)
-    teacher = MODELS.build(Config.fromfile(KD).resnet18_cells)
-    path = str(tmp_path / 'teacher.pth')
-    torch.save({'state_dict': teacher.state_dict()}, path)
-    return path, teacher.state_dict()
+def _weights(path):
+    return torch.load(path, weights_only=True)['state_dict']
 
 
 def teacher_bytes(model):
@@ -56,7 +51,7 @@ def _run(tmp_path, name, ckpt, epochs=3, **cache):
 
 def test_a_complete_cache_frees_the_teachers_and_changes_nothing(
         tmp_path, teacher_ckpt):
-    path, weights = teacher_ckpt
+    path, weights = teacher_ckpt, _weights(teacher_ckpt)
     released, per_epoch, full = _run(tmp_path, 'released', path,
                                      num_views=2, build='all')
     assert full > 0
@@ -77,7 +72,7 @@ def test_a_complete_cache_frees_the_teachers_and_changes_nothing(
 def test_a_lazy_cache_frees_them_once_every_pair_is_filled(
         tmp_path, teacher_ckpt):
     # one view per sample: the first epoch draws (and fills) every pair
-    _, per_epoch, full = _run(tmp_path, 'lazy', teacher_ckpt[0],
+    _, per_epoch, full = _run(tmp_path, 'lazy', teacher_ckpt,
                               num_views=1)
     assert per_epoch == [{full}, {0}, {0}]
 
@@ -86,7 +81,7 @@ def test_teachers_stay_when_validation_runs_them(tmp_path, teacher_ckpt):
     cfg = tiny_runner_cfg(KD, tmp_path / 'eval', tmp_path / 'data',
                           epochs=2, teacher_cache=dict(num_views=2,
                                                        build='all'))
-    cfg.model.teachers.resnet18.ckpt = teacher_ckpt[0]
+    cfg.model.teachers.resnet18.ckpt = teacher_ckpt
     cfg.model.eval_teachers = True
     runner = build_runner(cfg)
     watch = _Watch()
@@ -98,14 +93,14 @@ def test_teachers_stay_when_validation_runs_them(tmp_path, teacher_ckpt):
 def test_live_outputs_of_released_teachers_are_refused_by_name(
         tmp_path, teacher_ckpt):
     cfg = Config.fromfile(KD)
-    cfg.model.teachers.resnet18.ckpt = teacher_ckpt[0]
+    cfg.model.teachers.resnet18.ckpt = teacher_ckpt
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(cfg.model)
     inputs = torch.rand(2, 3, 16, 16)
     before = model.teacher_logits(inputs)['resnet18']
     freed = model.release_teachers()
     assert freed == {'resnet18': sum(v.numel() * v.element_size()
-                                     for k, v in teacher_ckpt[1].items()
+                                     for k, v in _weights(teacher_ckpt).items()
                                      if 'running' not in k
                                      and 'num_batches' not in k)}
     with pytest.raises(RuntimeError, match=r"teachers \['resnet18'\] are "
@@ -125,11 +120,8 @@ def test_a_route_switch_restores_the_teacher_with_the_next_checkpoint(
     import glob
 
     import numpy as np
-    path, _ = teacher_ckpt
-    state = torch.load(path, weights_only=True)
-    state['state_dict']['head.fc.bias'] += 1
-    second = str(tmp_path / 'route_2.pth')
-    torch.save(state, second)
+    path = teacher_ckpt
+    second = shifted_checkpoint(path, tmp_path / 'route_2.pth')
     cfg = tiny_runner_cfg(
         'configs/demo/checkpoint_sequence_resnet18_convnet_cells.py',
         tmp_path / 'cs', tmp_path / 'data', epochs=3,

@@ -136,6 +136,18 @@ def make_batch(batch, size, num_classes):
     return dict(inputs=inputs, data_samples=samples)
 
 
+def filled_cache(folder, logits):
+    """A complete, read-only cache holding ``{name: (B, C) logits}`` for
+    the samples of ``make_batch`` (``cache_index`` 0 .. B-1)."""
+    stacked = torch.stack(list(logits.values()), dim=1)
+    cache = TeacherOutputCache(folder, 'benchmark', tuple(stacked.shape))
+    cache.create()
+    cache.write(list(range(stacked.shape[0])), stacked)
+    cache.flush()
+    cache.open_readonly()
+    return cache
+
+
 def build(cfg, device, distiller=True, student=True):
     """The distiller (teachers unloaded) and the student alone (None for
     the one not asked for)."""
@@ -179,13 +191,7 @@ def main():
         free = distiller.teacher_logits(inputs)
     live_teacher_logits = distiller.teacher_logits
     tmp = tempfile.TemporaryDirectory()
-    cache = TeacherOutputCache(tmp.name, 'benchmark',
-                               (args.batch, len(free), num_classes))
-    cache.create()
-    cache.write(list(range(args.batch)),
-                torch.stack(list(free.values()), dim=1))
-    cache.flush()
-    cache.open_readonly()
+    cache = filled_cache(tmp.name, free)
 
     def configure(mode):
         distiller.teacher_cache = cache if mode == 'cached_teacher' else None
@@ -283,14 +289,7 @@ def measure_memory(args, cfg, size):
         if mode == 'free_teacher':
             distiller.teacher_logits = lambda *a, **k: free
         elif mode == 'cached_teacher':
-            cache = TeacherOutputCache(tmp.name, 'benchmark',
-                                       (args.batch, len(free), num_classes))
-            cache.create()
-            cache.write(list(range(args.batch)),
-                        torch.stack(list(free.values()), dim=1))
-            cache.flush()
-            cache.open_readonly()
-            distiller.teacher_cache = cache
+            distiller.teacher_cache = filled_cache(tmp.name, free)
             for name, teacher in distiller.teachers.items():
                 path = osp.join(tmp.name, f'{name}.pth')
                 torch.save({'state_dict': teacher.state_dict()}, path)
