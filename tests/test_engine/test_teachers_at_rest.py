@@ -137,3 +137,20 @@ def test_a_route_switch_restores_the_teacher_with_the_next_checkpoint(
     first, then = (np.fromfile(f, dtype=np.float16).astype(np.float32)
                    for f in files)
     np.testing.assert_allclose(then - first, 1.0, atol=2e-2)
+
+
+def test_teachers_stay_when_ema_averages_every_parameter(tmp_path,
+                                                         teacher_ckpt):
+    cfg = tiny_runner_cfg(KD, tmp_path / 'ema', tmp_path / 'data',
+                          epochs=2, teacher_cache=dict(num_views=2,
+                                                       build='all'))
+    cfg.model.teachers.resnet18.ckpt = teacher_ckpt
+    cfg.custom_hooks = [dict(type='EMAHook')]
+    runner = build_runner(cfg)
+    watch = _Watch()
+    runner.register_hook(watch)
+    full = teacher_bytes(runner.model)
+    runner.train()
+    assert watch.per_epoch == [{full}, {full}]
+    assert 'EMAHook averages all parameters' in open(
+        runner.logger.log_file).read()

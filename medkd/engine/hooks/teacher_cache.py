@@ -81,14 +81,22 @@ class TeacherCacheHook(Hook):
         if self.cache is None or self.cache.key != key:
             model.restore_teachers()
             self.open_cache(runner, model, dataset, key)
-        self.release_if_complete(model)
+        self.release_if_complete(runner, model)
 
-    def release_if_complete(self, model) -> None:
+    def release_if_complete(self, runner, model) -> None:
         """Free the teachers' weights once every output of this cache is
         stored, unless validation runs them (``eval_teachers``, a gate of
-        teacher outputs) or ``release_teachers=False``."""
+        teacher outputs), an ``EMAHook`` averages every parameter of the
+        model, or ``release_teachers=False``."""
         if not self.release or model.teachers_released or \
                 model.predict_needs_teachers():
+            return
+        if any(type(hook).__name__ == 'EMAHook' for hook in runner.hooks):
+            if not getattr(self, '_ema_noted', False):
+                self._ema_noted = True
+                print_log('Teacher output cache: the teachers are kept in '
+                          'memory because EMAHook averages all parameters, '
+                          "the frozen teachers' too", logger='current')
             return
         filled = self.cache.filled
         if filled is not None and not filled.all():
