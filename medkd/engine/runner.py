@@ -81,6 +81,8 @@ class MedKDRunner(Runner):
             wrapper.update(device_ids=None, broadcast_buffers=False)
             cfg.model_wrapper_cfg = wrapper
             kwargs['cfg'] = cfg
+        if kwargs.get('work_dir'):
+            wait_for_a_new_log_folder(kwargs['work_dir'])
         if kwargs.get('experiment_name') is None:
             kwargs['experiment_name'] = unique_experiment_name(
                 kwargs.get('cfg'))
@@ -303,6 +305,20 @@ def checkpoint_mismatch_message(filename: str, model, err) -> str:
     return (f'The checkpoint {filename} does not fit the model of the '
             f'config ({type(model).__name__}); medkd loads checkpoints '
             f'strictly:\n{err}{hint}')
+
+
+def wait_for_a_new_log_folder(work_dir: str, limit_s: float = 10.0) -> None:
+    """Wait until ``work_dir/<timestamp>`` names no folder yet.
+
+    mmengine's log folder is the start time to the second: a second run of
+    the same work dir started within the same second (a resumed chain stage
+    or fold, a retry) would write its log and scalars into the first run's
+    folder. Waiting (at most into the next second) gives each run its own.
+    """
+    deadline = time.time() + limit_s
+    while osp.isdir(osp.join(work_dir, time.strftime('%Y%m%d_%H%M%S'))) \
+            and time.time() < deadline:
+        time.sleep(0.05)
 
 
 def unique_experiment_name(cfg) -> str:

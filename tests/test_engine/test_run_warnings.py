@@ -99,3 +99,23 @@ def test_a_class_without_training_samples_stops_before_training(tmp_path):
     with pytest.raises(ValueError, match=r"no training sample of the "
                        r"class\(es\) \['c'\]"):
         build_runner(cfg).train()
+
+
+def test_two_runs_of_one_work_dir_in_one_second_log_apart(tmp_path):
+    """mmengine names the log folder after the start second: a run started
+    in the same second as the previous one wrote into its folder."""
+    import os
+    import time
+
+    from medkd.apis import build_runner
+    from conftest import tiny_runner_cfg
+    work = tmp_path / 'work'
+    now = time.time()
+    taken = {time.strftime('%Y%m%d_%H%M%S', time.localtime(now + s))
+             for s in range(3)}
+    for name in taken:
+        os.makedirs(work / name)
+    runner = build_runner(tiny_runner_cfg(
+        'configs/demo/convnet_student_cells.py', work, tmp_path / 'data',
+        epochs=1))
+    assert os.path.basename(runner.log_dir) not in taken
