@@ -7,13 +7,15 @@ before training starts, all of them at once.
 """
 from typing import Sequence
 
-import mmcv
-from mmengine.fileio import get
 from mmengine.logging import MMLogger
+
+from .preflight import decode_image
 
 
 def verify_images(paths: Sequence[str], max_listed: int = 10) -> None:
-    """Decode every image the way ``LoadImageFromFile`` does.
+    """Decode every image the way ``LoadImageFromFile`` does (the same
+    decoding as the runner's pre-flight check,
+    :func:`medkd.datasets.preflight.decode_image`).
 
     Args:
         paths (Sequence[str]): Image file paths.
@@ -26,13 +28,9 @@ def verify_images(paths: Sequence[str], max_listed: int = 10) -> None:
     """
     bad = []
     for path in paths:
-        try:
-            img = mmcv.imfrombytes(get(path))
-        except Exception as error:  # any decoder failure: unreadable
-            bad.append(f'{path} ({error.__class__.__name__})')
-            continue
-        if img is None:
-            bad.append(f'{path} (not a decodable image)')
+        _, _, reason = decode_image((path, 'color', 'cv2'))
+        if reason:
+            bad.append(f'{path} ({reason})')
     if bad:
         listed = '\n  '.join(bad[:max_listed])
         more = (f'\n  ... and {len(bad) - max_listed} more'

@@ -64,6 +64,7 @@ class TeacherCacheHook(Hook):
         self.num_workers = num_workers
         self.build_mode = build
         self.release = release_teachers
+        self.ema_noted = False
         self.cache: Optional[TeacherOutputCache] = None
 
     def before_train_epoch(self, runner) -> None:
@@ -92,8 +93,8 @@ class TeacherCacheHook(Hook):
                 model.predict_needs_teachers():
             return
         if any(type(hook).__name__ == 'EMAHook' for hook in runner.hooks):
-            if not getattr(self, '_ema_noted', False):
-                self._ema_noted = True
+            if not self.ema_noted:
+                self.ema_noted = True
                 print_log('Teacher output cache: the teachers are kept in '
                           'memory because EMAHook averages all parameters, '
                           "the frozen teachers' too", logger='current')
