@@ -23,6 +23,7 @@ from mmengine.logging import MMLogger
 from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis import metric_cell, run_seed, seed_work_dir
+from medkd.apis.seeds import RESULTS_FILE
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
 
@@ -259,22 +260,33 @@ def main():
             title=f'medkd demo: {args.method} on SyntheticCells' +
             ('' if args.seeds == 1 else ' (students: seed 0)'))
         logger.info(f'report: {osp.abspath(index)}')
+    logger.info(next_steps(stages, finished, run_dirs))
+
+
+def next_steps(stages, finished: dict, run_dirs: list) -> str:
+    """Commands to run next, on this run's own files: test the last stage
+    with CIs, compare its test predictions with the baseline's (the
+    student alone, or the stage before it)."""
     last_name, last_config, last_teachers = stages[-1][:3]
     teacher_options = ''.join(
         f' model.teachers.{t}.ckpt={finished[stage]}'
         for t, stage in last_teachers.items())
     if teacher_options:
         teacher_options = ' --cfg-options' + teacher_options
-    logger.info(
-        'Next:\n'
-        f'  # test the last student ({last_name}) with 95% CIs\n'
-        f'  .venv/bin/python tools/test.py configs/demo/{last_config} '
-        f'{finished[last_name]} --ci --out last.pkl{teacher_options}\n'
-        '  # compare two dumps of the same test set (paired bootstrap, '
-        'McNemar)\n'
-        '  .venv/bin/python tools/analysis_tools/compare_predictions.py '
-        'a.pkl b.pkl\n'
-        '  # see docs/tools.md and docs/reporting_results.md')
+    names = [stage[0] for stage in stages]
+    base = next((i for i, n in enumerate(names)
+                 if n.startswith('student alone') or n == 'MM-MIMO'),
+                len(stages) - 2)
+    dumps = [osp.join(run_dirs[i], RESULTS_FILE) for i in (base, -1)]
+    return ('Next:\n'
+            f'  # test the last student ({last_name}) with 95% CIs\n'
+            f'  .venv/bin/python tools/test.py configs/demo/{last_config} '
+            f'{finished[last_name]} --ci --out last.pkl{teacher_options}\n'
+            f'  # compare its test predictions with {names[base]!r} '
+            '(paired bootstrap, McNemar)\n'
+            '  .venv/bin/python tools/analysis_tools/compare_predictions.py '
+            f'{dumps[0]} {dumps[1]}\n'
+            '  # see docs/tools.md and docs/reporting_results.md')
 
 
 def elapsed(start: float) -> str:

@@ -321,6 +321,16 @@ def check_dataset_images(dataset,
     if len(bad) == total:
         raise BadImageError(f'{split} set: all {total} samples have '
                             f'unusable images:\n  {listed}{more}')
+    if split == 'test':
+        # test metrics of a silently smaller test set are not the test set's
+        raise BadImageError(
+            f'test set: {len(bad)} of {total} samples have images that '
+            f'cannot be used:\n  {listed}{more}\n'
+            "image_check.on_bad_image='skip' applies to the train and val "
+            'sets only: metrics on a subset of the test set would be '
+            'reported as the test set\'s. Fix or remove these files (or '
+            'their rows in the annotation file) so the test set is what '
+            'you report.')
     dropped = {index for index, _, _ in bad}
     names = '\n  '.join(reason for _, reason, _ in bad)
     MMLogger.get_current_instance().warning(

@@ -359,6 +359,18 @@ def enable_teacher_cache(kwargs: dict) -> None:
     if unknown:
         raise KeyError(f'{where} has unknown keys {unknown}; allowed: '
                        f'{", ".join(allowed)}')
+    build = options.get('build', 'lazy')
+    ignored = [k for k in ('batch_size', 'num_workers')
+               if options.get(k) is not None]
+    if build == 'lazy' and ignored:
+        # the lazy cache is filled inside the training batches, by the
+        # training loader: a build loader's settings would mean nothing
+        raise ValueError(
+            f'{where}: {", ".join(f"{k}={options[k]!r}" for k in ignored)} '
+            "set the loader that builds the cache before training (build="
+            "'all'), but build is 'lazy' (the default), where the cache is "
+            'filled by the training batches themselves. Remove '
+            f'{" / ".join(ignored)}, or set build=\'all\'.')
     if 'teachers' not in model:
         raise ValueError(f'{where} is set but model ({model.get("type")}) '
                          'has no frozen teachers to cache')

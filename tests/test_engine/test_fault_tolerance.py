@@ -233,6 +233,8 @@ def test_a_signal_mid_epoch_saves_and_resume_equals_an_uninterrupted_run(
 
     straight = build_runner(cfg('straight'))
     straight.train()
+    handlers = (signal.getsignal(signal.SIGTERM),
+                signal.getsignal(signal.SIGINT))
     runner = build_runner(cfg('stopped'))
     runner.register_hook(_SignalAt(6, signum))
     with pytest.raises(SystemExit) as stop:
@@ -243,8 +245,10 @@ def test_a_signal_mid_epoch_saves_and_resume_equals_an_uninterrupted_run(
         saved)
     meta = safe_load(str(saved))['meta']
     assert (meta['epoch'], meta['iter']) == (1, 6)  # epoch index 1 = 2nd
-    # the handlers are gone: SIGINT raises KeyboardInterrupt again
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # the handlers installed before the run are back (Python's
+    # default_int_handler in a terminal, SIG_IGN in a background job)
+    assert (signal.getsignal(signal.SIGTERM),
+            signal.getsignal(signal.SIGINT)) == handlers
 
     resumed = build_runner(cfg('stopped', resume=True))
     seen = []
@@ -294,11 +298,69 @@ def test_a_failed_run_gives_the_signal_handlers_back(tmp_path):
                              outputs=None):
             raise RuntimeError('boom')
 
-    before = signal.getsignal(signal.SIGTERM)
+    before = (signal.getsignal(signal.SIGTERM),
+              signal.getsignal(signal.SIGINT))
     runner = build_runner(tiny_runner_cfg(STUDENT, tmp_path / 'w',
                                           tmp_path / 'data', epochs=1))
     runner.register_hook(Boom())
     with pytest.raises(RuntimeError, match='boom'):
         runner.train()
-    assert signal.getsignal(signal.SIGTERM) is before
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert (signal.getsignal(signal.SIGTERM),
+            signal.getsignal(signal.SIGINT)) == before
+
+
+SIGNAL_TESTS = [
+    'test_a_signal_mid_epoch_saves_and_resume_equals_an_uninterrupted_run',
+    'test_a_failed_run_gives_the_signal_handlers_back',
+]
+
+
+@pytest.mark.skipif(os.environ.get('MEDKD_INNER_SIG_IGN') == '1',
+                    reason='already the run under an inherited SIG_IGN')
+def test_the_signal_tests_pass_when_started_from_a_background_job(tmp_path):
+    """A background job (``nohup pytest &``, a scheduler) inherits SIGINT as
+    SIG_IGN: the signal tests run again in a child that starts so, and
+    still pass (medkd restores what was installed, not Python's default)."""
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    selector = ' or '.join(SIGNAL_TESTS)
+    env = dict(os.environ, MEDKD_INNER_SIG_IGN='1')
+    probe = subprocess.run(
+        [sys.executable, '-c', 'import signal; '
+         'print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)'],
+        preexec_fn=ignore_sigint, capture_output=True, text=True)
+    assert probe.stdout.strip() == 'True'  # the child really starts ignoring
+    done = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+         osp.abspath(__file__), '-k', selector, '--basetemp',
+         str(tmp_path / 'inner')],
+        cwd=ROOT, env=env, preexec_fn=ignore_sigint, capture_output=True,
+        text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert '3 passed' in done.stdout, done.stdout[-2000:]
+
+
+def test_a_standalone_evaluation_of_a_save_best_config_works(tmp_path):
+    """``runner.val()`` / ``runner.test()`` outside training (the demo's
+    final evaluation, ``tools/test.py``) with ``save_best`` set: no best
+    checkpoint is written and nothing fails (mmengine's hook sets its file
+    backend only in ``before_train``)."""
+    import glob
+
+    cfg = tiny_runner_cfg(STUDENT, tmp_path / 'w', tmp_path / 'data',
+                          epochs=1)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1,
+                                        save_best='medical/accuracy',
+                                        rule='greater')
+    build_runner(cfg).train()
+    best = glob.glob(str(tmp_path / 'w' / 'best_*.pth'))
+    assert len(best) == 1
+    cfg.load_from = str(tmp_path / 'w' / 'epoch_1.pth')
+    cfg.work_dir = str(tmp_path / 'evaluation')
+    runner = build_runner(cfg)
+    metrics = runner.val()
+    assert 0 <= metrics['medical/accuracy'] <= 100
+    assert runner.test()['medical/accuracy'] >= 0
+    assert not glob.glob(str(tmp_path / 'evaluation' / 'best_*.pth'))
+    assert glob.glob(str(tmp_path / 'w' / 'best_*.pth')) == best

@@ -80,6 +80,22 @@ def test_skip_drops_the_bad_samples_with_one_warning_naming_each(
     assert paths[0] in log and paths[1] in log
 
 
+def test_skip_is_refused_for_the_test_set(tmp_path):
+    """Test metrics on a silently smaller test set would be reported as the
+    test set's: 'skip' leaves out bad train / val images only."""
+    cfg = _cfg(tmp_path, image_check=dict(on_bad_image='skip'))
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    paths = [dataset.get_data_info(i)['img_path']
+             for i in range(len(dataset))]
+    _corrupt(paths[:1])
+    cfg.load_from = None
+    with pytest.raises(BadImageError) as error:
+        build_runner(cfg).test()
+    message = str(error.value)
+    assert f'test set: 1 of {len(paths)} samples' in message
+    assert paths[0] in message and 'train and val sets only' in message
+
+
 def test_the_result_is_reused_until_a_file_changes(tmp_path, monkeypatch):
     decoded = []
     original = preflight.decode_image

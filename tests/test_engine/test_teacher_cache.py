@@ -137,6 +137,22 @@ def test_cache_config_errors_name_the_key(tmp_path):
         build_runner(cfg)
 
 
+@pytest.mark.parametrize('key', ['batch_size', 'num_workers'])
+def test_build_loader_settings_are_refused_with_the_lazy_cache(tmp_path, key):
+    """The lazy cache is filled by the training batches: a build loader's
+    ``batch_size`` / ``num_workers`` would be ignored, so they are refused
+    (and honoured with build='all')."""
+    cfg = _kd_cfg(tmp_path, 'lazy', None)
+    cfg.teacher_cache = {'num_views': 2, key: 3}
+    with pytest.raises(ValueError, match=f'`teacher_cache`: {key}=3 .*'
+                       "build='all'"):
+        build_runner(cfg)
+    cfg.teacher_cache = {'num_views': 2, key: 3, 'build': 'all'}
+    hook = next(h for h in build_runner(cfg).hooks
+                if type(h).__name__ == 'TeacherCacheHook')
+    assert getattr(hook, key) == 3
+
+
 def test_checkpoint_sequence_gets_one_cache_per_route_checkpoint(
         tmp_path, teacher_ckpt):
     second = shifted_checkpoint(teacher_ckpt, tmp_path / 'route_2.pth')

@@ -36,6 +36,11 @@ class AtomicCheckpointHook(CheckpointHook):
     between left no best checkpoint at all; here the new one is written
     first and the previous one deleted after.
 
+    A best checkpoint belongs to a training run: an evaluation outside
+    training (``runner.val()`` / ``runner.test()`` of a loaded checkpoint,
+    ``tools/test.py``, the demo's final evaluation) writes none. (mmengine's
+    hook would fail there: its file backend is set in ``before_train``.)
+
     Epoch-based training can also save every ``iter_interval`` iterations
     (``iter_<n>.pth``), which bounds what a SIGKILL loses to that many
     iterations; ``--resume`` continues inside the epoch
@@ -80,14 +85,24 @@ class AtomicCheckpointHook(CheckpointHook):
         self.iter_interval = iter_interval
         self.max_keep_iter_ckpts = max_keep_iter_ckpts
         self.keep_iter_ckpt_ids: deque = deque()
+        self.training = False
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
+        self.training = True
         if not self.iter_interval:
             return
         # a resumed run keeps deleting the iteration checkpoints it inherited
         kept = list(runner.message_hub.get_info('keep_iter_ckpt_ids', []))
         self.keep_iter_ckpt_ids = deque(kept)
+
+    def after_train(self, runner) -> None:
+        super().after_train(runner)
+        self.training = False
+
+    def after_val_epoch(self, runner, metrics) -> None:
+        if self.training:
+            super().after_val_epoch(runner, metrics)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
