@@ -10,6 +10,12 @@ such as per-sample gate weights) with mmengine's ``DumpResults``.
 (binary tasks) first evaluates the checkpoint on the *val* split, takes the
 positive-class threshold maximising Youden's J there, and applies it to
 test; the test metrics then carry it as ``medical/decision_threshold``.
+A checkpoint whose meta holds a calibration (a config with
+``calibration = dict(type='TemperatureScaling')`` fits one when training)
+is tested with calibrated scores; ``--calibrate`` fits the temperature on
+the *val* split now (for any checkpoint), the metrics then carry both
+``medical/ece`` and ``medical/ece_uncalibrated``, and ``--save-calibrated
+FILE`` writes the checkpoint with that calibration in its meta.
 A distiller config is tested from its checkpoint alone: its teachers'
 files are read only with ``model.eval_teachers=True``.
 """
@@ -18,6 +24,7 @@ import argparse
 from mmengine.config import Config, DictAction
 
 from medkd.apis import build_runner, close_distributed, set_work_dir
+from medkd.apis.evaluate import save_calibrated
 from medkd.apis.evaluate import (add_results_dump, medical_metrics_of,
                                  set_metric_options, skip_teacher_loading,
                                  youden_from_val)
@@ -41,12 +48,25 @@ def parse_args():
         help='binary tasks: choose the decision threshold on val (Youden) '
         'and apply it to test')
     parser.add_argument(
+        '--calibrate',
+        action='store_true',
+        help='fit temperature scaling on the val split and test with '
+        'calibrated scores')
+    parser.add_argument(
+        '--save-calibrated',
+        metavar='FILE',
+        help='with --calibrate: write the checkpoint with the fitted '
+        'calibration in its meta to FILE')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override config settings')
     add_launcher_arguments(parser)
-    return parse_launcher_args(parser)
+    args = parse_launcher_args(parser)
+    if args.save_calibrated and not args.calibrate:
+        parser.error('--save-calibrated needs --calibrate')
+    return args
 
 
 def main():
@@ -65,6 +85,10 @@ def main():
               'them too).')
     if args.ci:
         set_metric_options(cfg, 'test_evaluator', '--ci', ci=True)
+    if args.calibrate:
+        cfg.calibration = dict(cfg.get('calibration')
+                               or dict(type='TemperatureScaling'),
+                               fit='evaluation')
     if args.youden_threshold:
         thresholds = youden_from_val(cfg, args.checkpoint)
         set_metric_options(cfg, 'test_evaluator', '--youden-threshold')
@@ -79,7 +103,10 @@ def main():
                   f'{thresholds[prefix]:.4f}')
     if args.out:
         add_results_dump(cfg, args.out)
-    build_runner(cfg).test()
+    runner = build_runner(cfg)
+    runner.test()
+    if args.save_calibrated:
+        save_calibrated(runner, args.checkpoint, args.save_calibrated)
     close_distributed()
 
 

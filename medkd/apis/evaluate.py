@@ -10,7 +10,7 @@ from .train import build_runner
 
 __all__ = [
     'add_results_dump', 'medical_metrics_of', 'set_metric_options',
-    'skip_teacher_loading', 'youden_from_val'
+    'skip_teacher_loading', 'youden_from_val', 'save_calibrated'
 ]
 
 
@@ -115,3 +115,25 @@ def youden_from_val(cfg: Config, checkpoint: str) -> Dict[str, float]:
         prefix = entry.get('prefix') or 'medical'
         thresholds[prefix] = float(metrics[f'{prefix}/youden_threshold'])
     return thresholds
+
+
+def save_calibrated(runner, checkpoint: str, out: str) -> str:
+    """Write ``checkpoint`` to ``out`` with the calibration ``runner``
+    fitted (``tools/test.py --calibrate --save-calibrated``) in its
+    ``meta['calibration']``; everything else is unchanged. Returns ``out``."""
+    import torch
+    from mmengine.dist import is_main_process
+
+    from medkd.models.calibration import model_calibration
+    from medkd.utils.checkpoint import safe_load, unwrap_model
+    from medkd.utils.fileio import atomic_write
+    calibration = model_calibration(unwrap_model(runner.model))
+    if calibration is None:
+        raise RuntimeError('--save-calibrated: the run fitted no '
+                           'calibration (is there a val split?)')
+    if is_main_process():
+        state = safe_load(checkpoint)
+        state.setdefault('meta', {})['calibration'] = calibration.to_meta()
+        atomic_write(out, lambda f: torch.save(state, f))
+        runner.logger.info(f'Checkpoint with {calibration}: {out}')
+    return out

@@ -9,8 +9,11 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
 from medkd.evaluation.dumped_results import config_class_names
+from medkd.models.calibration import (attach_calibration, build_calibration,
+                                      model_calibration)
 from medkd.models.distillers.base import head_kind, load_classifier_weights
 from medkd.registry import MODELS
+from medkd.utils.checkpoint import safe_load
 from medkd.utils.complexity import TensorModeWrapper
 
 __all__ = [
@@ -28,7 +31,9 @@ def build_student(model_cfg: dict,
     """Build the deployable classifier of a config, optionally with weights.
 
     Only the student of a distiller config is built (its teachers and their
-    checkpoints are not needed).
+    checkpoints are not needed). A checkpoint with ``meta['calibration']``
+    gives a calibrated student: its ``mode='tensor'`` logits, and so the
+    exported graph's, are divided by the fitted temperature.
 
     Args:
         model_cfg (dict): A config's ``model``: a distiller (with a
@@ -46,6 +51,10 @@ def build_student(model_cfg: dict,
     student = MODELS.build(classifier_cfg)
     if checkpoint:
         load_classifier_weights(student, checkpoint, 'student')
+        calibration = (safe_load(checkpoint).get('meta')
+                       or {}).get('calibration')
+        if calibration:  # the exported logits are the calibrated ones
+            attach_calibration(student, build_calibration(calibration))
     else:
         student.init_weights()
     return student.eval()
@@ -127,9 +136,13 @@ def deployment_info(cfg: Config, model: nn.Module,
                 f'{", ".join(DEPLOYABLE_TRANSFORMS)} (fixed sizes) and '
                 'PackInputs.')
     kind = head_kind(model)
+    calibration = model_calibration(model)
     return dict(
         input_name='input',
         output_name='logits',
+        # temperature scaling is in the graph: its logits are z / T
+        calibration=None if calibration is None else dict(
+            calibration.to_meta(), applied_in_graph=True),
         preprocessing_in_graph=baked,
         input=('(N, H, W, C) uint8, as LoadImageFromFile gives the image '
                'after the test pipeline' if baked else

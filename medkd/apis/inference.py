@@ -12,6 +12,7 @@ import copy
 import torch.nn as nn
 from mmengine.config import Config
 
+from medkd.models.calibration import attach_calibration, build_calibration
 from medkd.models.distillers.base import load_classifier_weights
 from medkd.registry import MODELS
 from medkd.utils.checkpoint import safe_load
@@ -51,6 +52,10 @@ def build_model(cfg: Config, checkpoint: str = None) -> nn.Module:
     """The config's model, with its preprocessing, loaded strictly, in
     ``eval()`` mode.
 
+    A checkpoint with ``meta['calibration']`` (temperature scaling) gives a
+    calibrated model: ``predict`` scores and ``mode='tensor'`` logits are
+    calibrated, as in ``tools/test.py``.
+
     A distiller config with a distiller checkpoint loads everything from
     the checkpoint (the config's teacher ``ckpt`` files are not needed);
     with a classifier checkpoint the student gets those weights and the
@@ -68,8 +73,10 @@ def build_model(cfg: Config, checkpoint: str = None) -> nn.Module:
     model_cfg = model_config(cfg)
     distiller = is_distiller_config(model_cfg)
     state = None
+    calibration = None
     if checkpoint:
         state = safe_load(checkpoint)
+        calibration = (state.get('meta') or {}).get('calibration')
         state = state.get('state_dict', state)
     if distiller and state is not None and any(
             k.startswith('student.') for k in state):
@@ -89,4 +96,6 @@ def build_model(cfg: Config, checkpoint: str = None) -> nn.Module:
                                     'student' if distiller else 'model')
         else:
             model.init_weights()
+    if calibration:
+        attach_calibration(model, build_calibration(calibration))
     return model.eval()

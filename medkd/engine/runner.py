@@ -55,7 +55,7 @@ class MedKDRunner(Runner):
     #: Hooks every medkd run gets (added unless the config has them).
     always_hooks = ('SafeCheckpointHook', 'NonFiniteLossHook',
                     'ClassCountCheckHook', 'TeacherValidationHook',
-                    'TeacherFilesHook', 'PreemptionHook')
+                    'TeacherFilesHook', 'PreemptionHook', 'CalibrationHook')
 
     def __init__(self, *args, **kwargs):
         if isinstance(kwargs.get('cfg'), Config):
@@ -107,8 +107,13 @@ class MedKDRunner(Runner):
             dict(type=name) for name in self.always_hooks
             if name not in present
         ]
-        kwargs['custom_hooks'] = custom_hooks
         cfg = kwargs.get('cfg') or {}
+        calibration = calibration_config(cfg, kwargs)
+        for hook in custom_hooks:
+            if isinstance(hook, dict) and _hook_type(hook) == \
+                    'CalibrationHook':
+                hook.setdefault('calibration', calibration)
+        kwargs['custom_hooks'] = custom_hooks
         from medkd.datasets.preflight import image_check_options
         self.image_check = image_check_options(
             cfg.get('image_check'),
@@ -166,7 +171,8 @@ class MedKDRunner(Runner):
         'test_dataloader', 'test_evaluator', 'train_cfg', 'train_dataloader',
         'val_cfg', 'val_dataloader', 'val_evaluator', 'visualizer',
         'work_dir', 'runner_type', 'model_wrapper_cfg', 'vis_backends',
-        'teacher_cache', 'compile', 'cfg', 'strategy', 'image_check')
+        'teacher_cache', 'compile', 'cfg', 'strategy', 'image_check',
+        'calibration')
 
     @classmethod
     def from_cfg(cls, cfg):
@@ -338,6 +344,21 @@ def unique_experiment_name(cfg) -> str:
         count += 1
         name = f'{base}_{count}'
     return name
+
+
+def calibration_config(cfg, kwargs: dict):
+    """The config's ``calibration`` (temperature scaling, see
+    :class:`~medkd.engine.hooks.CalibrationHook`), checked; it needs a val
+    split to be fitted on."""
+    from medkd.models.calibration import calibration_options
+    source = getattr(cfg, 'filename', None) or 'the config'
+    options = calibration_options(cfg.get('calibration'), source)
+    if options and kwargs.get('val_dataloader') is None:
+        raise ValueError(
+            f'`calibration` in {source} fits its temperature on the val '
+            'split, but the config has no val_dataloader (and val_cfg / '
+            'val_evaluator): add them, or remove `calibration`.')
+    return options
 
 
 def enable_teacher_cache(kwargs: dict) -> None:

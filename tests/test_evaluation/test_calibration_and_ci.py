@@ -54,9 +54,19 @@ def test_ece_by_hand_and_by_loop():
 
 def test_brier_against_sklearn():
     scores, labels = _binary()
-    # the multi-class form sums both classes: twice the binary Brier score
+    # binary: the positive class's mean squared error, in [0, 1], as
+    # scikit-learn and medical papers report it (not the two-class sum)
     assert compute_medical_metrics(scores, labels)['brier'] == pytest.approx(
-        2 * brier_score_loss(labels, scores[:, 1]))
+        brier_score_loss(labels, scores[:, 1]))
+    assert compute_medical_metrics(
+        scores, labels, pos_label=0)['brier'] == pytest.approx(
+            brier_score_loss(labels == 0, scores[:, 0]))
+    # more classes: Brier's multi-class sum over classes, in [0, 2]
+    rng = np.random.default_rng(3)
+    three = rng.dirichlet(np.ones(3), size=40)
+    y3 = rng.integers(0, 3, size=40)
+    assert compute_medical_metrics(three, y3)['brier'] == pytest.approx(
+        np.mean(((three - np.eye(3)[y3])**2).sum(1)))
     rng = np.random.default_rng(2)
     scores = rng.random((50, 3))
     targets = (rng.random((50, 3)) > 0.5).astype(int)

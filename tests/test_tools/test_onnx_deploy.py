@@ -42,14 +42,20 @@ def config(tmp_path, base=STUDENT, name='student.py'):
     return str(path)
 
 
-@pytest.fixture
-def student(tmp_path, monkeypatch):
+#: A calibrated checkpoint's meta (tools/test.py and ONNX both apply it).
+CALIBRATED = dict(calibration=dict(type='TemperatureScaling',
+                                   per_label=False, temperature=0.05,
+                                   fitted_on='val'))
+
+
+@pytest.fixture(params=[{}, CALIBRATED], ids=['raw', 'calibrated'])
+def student(tmp_path, monkeypatch, request):
     cfg_path = config(tmp_path)
     torch.manual_seed(0)
     model = MODELS.build(model_config(Config.fromfile(cfg_path)))
     model.init_weights()
     ckpt = tmp_path / 'student.pth'
-    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    torch.save(dict(state_dict=model.state_dict(), meta=request.param), ckpt)
     run_tool(monkeypatch, 'test.py', cfg_path, ckpt, '--work-dir',
              tmp_path / 'test', '--out', tmp_path / 'results.pkl')
     results = load_results(str(tmp_path / 'results.pkl'))
@@ -75,6 +81,9 @@ def test_onnx_infer_gives_the_test_tools_scores(student, tmp_path,
     assert info['head_kind'] == 'softmax'
     assert [s['type'] for s in info['test_pipeline']] == [
         'Resize', 'CenterCrop']
+    calibrated = 'pred_score_uncalibrated' in results[0]
+    assert (info['calibration'] or {}).get('temperature') == (
+        0.05 if calibrated else None)
     images = [r['img_path'] for r in results]
     out = tmp_path / 'probs.json'
     run_tool(monkeypatch, 'deployment/onnx_infer.py', onnx, *images,
@@ -85,6 +94,14 @@ def test_onnx_infer_gives_the_test_tools_scores(student, tmp_path,
     np.testing.assert_allclose(found, expected, atol=1e-4)
     # the scores depend on the image: not a constant
     assert np.ptp(expected[:, 0]) > 1e-3
+    if calibrated:  # softmax(log p / T) of tools/test.py's raw scores
+        raw = np.stack([np.asarray(r['pred_score_uncalibrated'])
+                        for r in results]).astype(np.float64)
+        z = np.log(raw) / 0.05
+        sharpened = np.exp(z - z.max(1, keepdims=True))
+        sharpened /= sharpened.sum(1, keepdims=True)
+        np.testing.assert_allclose(found, sharpened, atol=1e-4)
+        assert found.max(1).mean() > raw.max(1).mean() + 0.05
 
 
 def test_export_refuses_a_shape_the_test_pipeline_does_not_give(

@@ -1,4 +1,5 @@
 from .atomic_checkpoint import AtomicCheckpointHook
+from .calibration import CalibrationHook
 from .class_count_check import ClassCountCheckHook
 from .nonfinite_loss import NonFiniteLossHook
 from .preemption import PreemptionHook
@@ -11,7 +12,7 @@ from .teacher_switch import TeacherSwitchHook
 from .teacher_validation import TeacherValidationHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'ClassCountCheckHook', 'NonFiniteLossHook',
+    'AtomicCheckpointHook', 'CalibrationHook', 'ClassCountCheckHook', 'NonFiniteLossHook',
     'PreemptionHook',
     'SafeCheckpointHook', 'StopDistillHook', 'TeacherCacheHook',
     'TeacherFileChangedError', 'TeacherFilesHook', 'TeacherRouteSaverHook',

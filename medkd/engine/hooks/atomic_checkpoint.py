@@ -86,6 +86,8 @@ class AtomicCheckpointHook(CheckpointHook):
         self.max_keep_iter_ckpts = max_keep_iter_ckpts
         self.keep_iter_ckpt_ids: deque = deque()
         self.training = False
+        # while a best checkpoint is written (read by CalibrationHook)
+        self.saving_best = False
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -157,6 +159,7 @@ class AtomicCheckpointHook(CheckpointHook):
             self.best_ckpt_path = None
         else:
             self.best_ckpt_path_dict = {k: None for k in previous}
+        self.saving_best = True
         try:
             super()._save_best_checkpoint(runner, metrics)
         except BaseException:
@@ -166,6 +169,8 @@ class AtomicCheckpointHook(CheckpointHook):
             else:
                 self.best_ckpt_path_dict = previous
             raise
+        finally:
+            self.saving_best = False
         current = ({None: self.best_ckpt_path}
                    if single else self.best_ckpt_path_dict)
         for key, old in previous.items():

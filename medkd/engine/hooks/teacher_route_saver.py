@@ -2,7 +2,6 @@
 import json
 import os
 import os.path as osp
-import tempfile
 from typing import List, Optional
 
 import torch
@@ -12,29 +11,9 @@ from mmengine.logging import MMLogger
 
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
+from medkd.utils.fileio import atomic_write
 
 MANIFEST = 'manifest.json'
-
-
-def atomic_write(path: str, write) -> None:
-    """Write a file through a temporary file in the same folder and
-    ``os.replace``, so readers never see a partial file.
-
-    Args:
-        path (str): Destination.
-        write (callable): ``write(file_object)`` fills the binary temp file.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def read_manifest(path: str) -> List[dict]:

@@ -9,9 +9,13 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 __all__ = [
-    'ReliabilityBins', 'reliability_bins', 'expected_calibration_error',
+    'UNCALIBRATED_FIELD', 'ReliabilityBins', 'reliability_bins', 'expected_calibration_error',
     'brier_score', 'binary_confidences'
 ]
+
+#: The data-sample field in which a calibrated model (temperature scaling,
+#: :mod:`medkd.models.calibration`) keeps its raw scores.
+UNCALIBRATED_FIELD = 'pred_score_uncalibrated'
 
 #: Equal-width confidence bins of the ECE (Guo et al., 2017).
 NUM_BINS = 15
@@ -91,12 +95,16 @@ def binary_confidences(prob: np.ndarray, target: np.ndarray,
 def brier_score(scores: np.ndarray,
                 labels: np.ndarray,
                 multi_label: bool = False,
-                mask: Optional[np.ndarray] = None) -> float:
+                mask: Optional[np.ndarray] = None,
+                pos_label: int = 1) -> float:
     """Brier score (lower is better).
 
-    Single-label: ``mean_i sum_c (p_ic - y_ic)^2`` with one-hot ``y``
-    (Brier's original multi-class form, in ``[0, 2]``). Multi-label: the
-    mean of ``(p_il - y_il)^2`` over the unmasked entries, in ``[0, 1]``.
+    Binary (two-class softmax): ``mean_i (p_i,pos - y_i)^2`` with ``y_i = 1``
+    for the positive class, in ``[0, 1]`` (scikit-learn's
+    ``brier_score_loss``, the form medical papers report). More classes:
+    ``mean_i sum_c (p_ic - y_ic)^2`` with one-hot ``y`` (Brier's original
+    multi-class form, in ``[0, 2]``). Multi-label: the mean of
+    ``(p_il - y_il)^2`` over the unmasked entries, in ``[0, 1]``.
 
     Args:
         scores (np.ndarray): ``(N, C)`` probabilities.
@@ -104,6 +112,8 @@ def brier_score(scores: np.ndarray,
             targets when ``multi_label``.
         multi_label (bool): Whether the task is multi-label.
         mask (np.ndarray, optional): ``(N, L)``, 0 for an ignored entry.
+        pos_label (int): The positive class of a binary task. Defaults
+            to 1.
 
     Returns:
         float: The score.
@@ -114,5 +124,9 @@ def brier_score(scores: np.ndarray,
         keep = (np.ones(scores.shape, bool)
                 if mask is None else np.asarray(mask).astype(bool))
         return float(errors[keep].mean())
-    onehot = np.eye(scores.shape[1])[np.asarray(labels, np.int64)]
+    labels = np.asarray(labels, np.int64)
+    if scores.shape[1] == 2:
+        return float(((scores[:, pos_label] -
+                       (labels == pos_label))**2).mean())
+    onehot = np.eye(scores.shape[1])[labels]
     return float(((scores - onehot)**2).sum(1).mean())

@@ -19,7 +19,8 @@ from sklearn.metrics import (confusion_matrix, precision_recall_fscore_support,
 from medkd.evaluation.statistics import (bootstrap_ci, safe_divide,
                                          youden_threshold)
 from medkd.registry import METRICS
-from .calibration import (binary_confidences, brier_score,
+from .calibration import (UNCALIBRATED_FIELD, binary_confidences,
+                          brier_score,
                           expected_calibration_error)
 
 __all__ = ['compute_medical_metrics', 'MedicalMetric']
@@ -66,8 +67,14 @@ def compute_medical_metrics(
     percent (15 equal-width bins of the top-class confidence; for
     multi-label the mean over labels of each label's binary ECE, also as
     ``ece/<name>``), and ``brier``, the Brier score (not a percentage:
-    ``mean sum_c (p_c - y_c)^2`` in ``[0, 2]`` for single-label, the mean
-    squared error of the unmasked entries in ``[0, 1]`` for multi-label).
+    ``mean (p_pos - y)^2`` in ``[0, 1]`` for a binary task, as scikit-learn's
+    ``brier_score_loss``; ``mean sum_c (p_c - y_c)^2`` in ``[0, 2]`` for
+    more classes; the mean squared error of the unmasked entries in
+    ``[0, 1]`` for multi-label).
+
+    :class:`MedicalMetric` adds ``ece_uncalibrated`` and
+    ``brier_uncalibrated`` for a calibrated model (temperature scaling,
+    :mod:`medkd.models.calibration`): the same of its raw scores.
 
     Multi-label keys: ``auc/<name>`` per label (``auc/<index>`` without
     ``class_names``) and ``auc_mean``; ``precision``, ``recall``, ``f1`` and
@@ -218,7 +225,7 @@ def _single_label_metrics(
     top = scores.argmax(axis=1)
     results['ece'] = expected_calibration_error(scores.max(axis=1),
                                                 top == labels) * 100
-    results['brier'] = brier_score(scores, labels)
+    results['brier'] = brier_score(scores, labels, pos_label=pos_label)
     if decision_threshold is not None:
         results['decision_threshold'] = float(decision_threshold)
     return results
@@ -448,6 +455,10 @@ class MedicalMetric(BaseMetric):
                     f'{sorted(data_sample.keys())}.')
             score = data_sample[self.score_field].detach().float().cpu()
             result = {'pred_score': score}
+            if self.score_field == 'pred_score' and \
+                    UNCALIBRATED_FIELD in data_sample:
+                result[UNCALIBRATED_FIELD] = data_sample[
+                    UNCALIBRATED_FIELD].detach().float().cpu()
             if not self.multi_label:
                 result['gt_label'] = int(
                     data_sample['gt_label'].reshape(-1)[0])
@@ -490,6 +501,15 @@ class MedicalMetric(BaseMetric):
                                           pos_label=self.pos_label,
                                           decision_threshold=self.
                                           decision_threshold)
+        if all(UNCALIBRATED_FIELD in r for r in results):
+            # a calibrated model: its raw scores' calibration, for comparison
+            raw = compute_medical_metrics(
+                torch.stack([r[UNCALIBRATED_FIELD] for r in results]).numpy(),
+                labels, multi_label=self.multi_label, mask=mask,
+                thr=self.thr, class_names=class_names,
+                pos_label=self.pos_label)
+            metrics['ece_uncalibrated'] = raw['ece']
+            metrics['brier_uncalibrated'] = raw['brier']
         binary = not self.multi_label and scores.shape[1] == 2
         if (self.youden or self.decision_threshold is not None) and not binary:
             raise ValueError(
