@@ -7,6 +7,7 @@ splits, and that ``save_best`` names a metric of the validation evaluator.
 """
 import csv
 import glob
+import itertools
 import json
 import os.path as osp
 
@@ -48,37 +49,71 @@ def make_cnmc(root):
 
 
 def make_chexpert(root):
-    """``CheXpert-v1.0-small/{train,valid}.csv``: 30 training patients with
-    a frontal and a lateral view, 3 other patients in valid.csv."""
+    """``CheXpert-v1.0-small/{train,valid}.csv``: 60 training patients with
+    1 to 4 studies each and a lateral view in every study of half of them
+    (so frontal-only and all-view lists differ in per-patient counts), 3
+    other patients in valid.csv."""
     folder = osp.join(root, 'CheXpert-v1.0-small')
     columns = list(CHEXPERT_META_COLUMNS + CHEXPERT_LABELS)
-    for split, patients in (('train', range(1, 31)), ('valid',
+    rng = np.random.default_rng(0)
+    for split, patients in (('train', range(1, 61)), ('valid',
                                                       range(64541, 64544))):
         records = []
         for p in patients:
-            for view, kind in ((1, 'frontal'), (2, 'lateral')):
-                rel = f'{split}/patient{p:05d}/study1/view{view}_{kind}.jpg'
-                _image(osp.join(folder, rel), p)
-                record = dict.fromkeys(columns, '')
-                record.update({
-                    'Path': f'CheXpert-v1.0-small/{rel}',
-                    'Frontal/Lateral': kind.capitalize(),
-                    'Edema': str(float(p % 2))
-                })
-                records.append(record)
+            views = ((1, 'frontal'), (2, 'lateral')) if p % 2 else \
+                ((1, 'frontal'), )
+            for study in range(1, int(rng.integers(1, 5)) + 1):
+                for view, kind in views:
+                    rel = (f'{split}/patient{p:05d}/study{study}/'
+                           f'view{view}_{kind}.jpg')
+                    _image(osp.join(folder, rel), p)
+                    record = dict.fromkeys(columns, '')
+                    record.update({
+                        'Path': f'CheXpert-v1.0-small/{rel}',
+                        'Frontal/Lateral': kind.capitalize(),
+                        'Edema': str(float(p % 2))
+                    })
+                    records.append(record)
         with open(osp.join(folder, f'{split}.csv'), 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
             writer.writerows(records)
 
 
+@pytest.mark.parametrize('frontal', list(itertools.product((False, True),
+                                                           repeat=3)))
+def test_chexpert_patients_stay_in_one_split_whatever_frontal_only(
+        frontal, tmp_path_factory, data):
+    """Train / val / test each with or without ``frontal_only``: the
+    patient-grouped split is cut before lateral views are dropped, so the
+    splits never share a patient (before: 17 of 44 val patients in train
+    with train all views, val frontal only)."""
+    root = data.root('CheXpert', make_chexpert)
+    patients = []
+    for split, only in zip(SPLITS, frontal):
+        dataset = DATASETS.build(
+            dict(type='CheXpert', data_root=root, split=split,
+                 frontal_only=only, pipeline=[], serialize_data=False))
+        entries = [dataset.get_data_info(i) for i in range(len(dataset))]
+        assert entries
+        if only:
+            assert all('frontal' in e['img_path'] for e in entries)
+        patients.append({e['patient_id'] for e in entries})
+    train, val, test = patients
+    assert not train & val and not train & test and not val & test
+
+
 def make_kather(root):
-    """``Kather_texture_2016_image_tiles_5000/<class folder>/*.tif``."""
+    """``Kather_texture_2016_image_tiles_5000/<class folder>/*.tif`` named
+    as Kather 2016 names them (``<id>_<slide>_<image>.tif_Row_<r>_Col_<c>
+    .tif``), each class's tiles from 10 slides."""
     for label, folder in enumerate(Kather2016.CLASS_FOLDERS):
         for i in range(10):
+            name = (f'{label * 100 + i:X}_CRC-Prim-HE-{i + 1:02d}_'
+                    f'{label:03d}.tif_Row_1_Col_{151 * i + 1}.tif')
             _image(
                 osp.join(root, 'Kather_texture_2016_image_tiles_5000', folder,
-                         f'{label}{i:03d}.tif'), label * 20 + i)
+                         name), label * 20 + i)
 
 
 def make_class_folders(root, classes):

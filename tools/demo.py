@@ -9,7 +9,8 @@ teachers first, once; with ``--seeds N`` every other stage with seeds
 ``--force`` or its config or teacher checkpoints changed, also by another
 method with the same stage), evaluates each final checkpoint on the val and
 test splits and prints one table: model, parameters, val accuracy, test accuracy,
-weighted F1, AUC (mean ± std over the seeds). ``--report`` also writes
+weighted F1, AUC, ECE of the raw scores and ECE after temperature scaling
+fitted on val (mean ± std over the seeds). ``--report`` also writes
 the HTML report of ``tools/analysis_tools/report.py`` for the stages (seed
 0 of each).
 """
@@ -201,9 +202,9 @@ def main():
     logger = MMLogger.get_instance('medkd_demo')
     stages = METHODS[args.method]
     once = teacher_stages(stages)
-    finished, stage_dirs, run_dirs = {}, {}, []
+    finished, stage_dirs, run_dirs, units = {}, {}, [], set()
     rows = [['model', 'params', 'val accuracy (%)', 'accuracy (%)',
-             'weighted F1 (%)', 'AUC']]
+             'weighted F1 (%)', 'AUC', 'ECE raw (%)', 'ECE (%)']]
     start = time.time()
     for index, (name, config, teachers, *options) in enumerate(stages, 1):
         # a stage without teachers is shared by all methods; one with
@@ -228,6 +229,7 @@ def main():
         runs = [run_seed(cfg, work_dir, seed, force=args.force)
                 for seed, work_dir in seeds]
         finished[name], stage_dirs[name] = runs[0]['checkpoint'], stage_dir
+        units.add(ci_unit(runs[0]['test']))
         run_dirs.append(seeds[0][1])
 
         def cell(split, key, digits=2):
@@ -240,12 +242,15 @@ def main():
             name, f'{student_params(cfg):,}', cell('val', 'medical/accuracy'),
             cell('test', 'medical/accuracy'),
             cell('test', 'medical/f1_weighted'),
-            cell('test', 'medical/auc', 4)
+            cell('test', 'medical/auc', 4),
+            cell('test', 'medical/ece_uncalibrated'),
+            cell('test', 'medical/ece')
         ])
     table = GithubFlavoredMarkdownTable(rows)
-    seeds = (', one run: [bootstrap 95% CI]' if args.seeds == 1 else
+    ci = f'[bootstrap 95% CI over {" / ".join(sorted(units))}]'
+    seeds = (f', one run: {ci}' if args.seeds == 1 else
              f', students: mean ± std over {args.seeds} seeds, a single '
-             'run [bootstrap 95% CI]')
+             f'run {ci}')
     table.title = (f'medkd demo: {args.method} on SyntheticCells (test split'
                    f'{seeds})')
     logger.info('\n' + table.table)
@@ -287,6 +292,13 @@ def next_steps(stages, finished: dict, run_dirs: list) -> str:
             '  .venv/bin/python tools/analysis_tools/compare_predictions.py '
             f'{dumps[0]} {dumps[1]}\n'
             '  # see docs/tools.md and docs/reporting_results.md')
+
+
+def ci_unit(test_metrics: dict) -> str:
+    """What a run's bootstrap CIs resampled: ``'test images'``, or
+    ``'N test patients'`` (``medical/ci_patients``)."""
+    patients = int(test_metrics.get('medical/ci_patients', 0) or 0)
+    return f'{patients} test patients' if patients else 'test images'
 
 
 def elapsed(start: float) -> str:

@@ -56,6 +56,11 @@ def main():
     set_work_dir(cfg, args.config, args.work_dir)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+        if cfg.get('calibration'):
+            print('--no-validate: the checkpoints are not calibrated either '
+                  '(`calibration` is fitted on the val split); '
+                  'tools/test.py --calibrate fits it later.')
+            cfg.calibration = None
     if args.amp:
         enable_amp(cfg)
     if args.resume == 'auto':

@@ -32,9 +32,10 @@ from medkd.evaluation.dumped_results import (ALL_ROW, class_name_list,
                                              config_class_names,
                                              gate_weight_summary,
                                              load_predictions, load_results)
-from medkd.evaluation.metrics.calibration import NUM_BINS, binary_confidences
+from medkd.evaluation.metrics.calibration import (NUM_BINS, UNCALIBRATED_FIELD,
+                                                 binary_confidences)
 from medkd.evaluation.metrics.medical_metric import compute_medical_metrics
-from medkd.evaluation.statistics import bootstrap_ci
+from medkd.evaluation.statistics import bootstrap_ci, resampling_groups
 from medkd.registry import MODELS
 from medkd.utils.complexity import model_complexity
 from medkd.visualization import (confusion_png, gate_weights_png,
@@ -48,7 +49,8 @@ __all__ = ['RunFiles', 'find_run_files', 'read_scalars', 'build_report']
 #: (metric key, column title, digits); multi-label runs report ``auc_mean``.
 TABLE_METRICS = (('accuracy', 'accuracy (%)', 2),
                  ('f1_weighted', 'weighted F1 (%)', 2),
-                 ('auc', 'AUC', 4), ('ece', 'ECE (%)', 2))
+                 ('auc', 'AUC', 4), ('ece_uncalibrated', 'ECE raw (%)', 2),
+                 ('ece', 'ECE (%)', 2))
 
 
 class RunFiles(NamedTuple):
@@ -95,16 +97,27 @@ def read_scalars(paths: Sequence[str]) -> Tuple[List[dict], List[dict]]:
     return train, val
 
 
-def _metrics(preds) -> Dict[str, float]:
+def _metrics(preds, groups=None) -> Dict[str, float]:
     kwargs = dict(multi_label=preds.multi_label, mask=preds.mask)
     metrics = compute_medical_metrics(preds.scores, preds.labels, **kwargs)
-    metrics.update(bootstrap_ci(preds.scores, preds.labels, **kwargs))
+    metrics.update(bootstrap_ci(preds.scores, preds.labels, groups=groups,
+                                **kwargs))
     if preds.multi_label:
         for key in ('auc', 'auc_ci_low', 'auc_ci_high'):
             mean_key = key.replace('auc', 'auc_mean')
             if mean_key in metrics:
                 metrics[key] = metrics[mean_key]
     return metrics
+
+
+def _confidences(preds):
+    """``(confidence, correct)`` of the top class (softmax) or of each
+    unmasked label's 0.5 decision (sigmoid), for the reliability diagram."""
+    if not preds.multi_label:
+        return preds.scores.max(1), preds.scores.argmax(1) == preds.labels
+    keep = (np.ones(preds.scores.shape, bool) if preds.mask is None
+            else preds.mask.astype(bool))
+    return binary_confidences(preds.scores[keep], preds.labels[keep], 0.5)
 
 
 def _cell(metrics: dict, key: str, digits: int) -> str:
@@ -190,7 +203,7 @@ def build_report(work_dirs: Sequence[str],
         raise ValueError(f'{len(work_dirs)} runs, {len(names)} names and '
                          f'{len(results)} results files: give one each')
     os.makedirs(out_dir, exist_ok=True)
-    rows, complexity, sections, curves = [], [], [], {}
+    rows, complexity, sections, curves, raw_curves = [], [], [], {}, {}
     for index, (name, work_dir, dump) in enumerate(
             zip(names, work_dirs, results)):
         files = find_run_files(work_dir, dump)
@@ -199,13 +212,23 @@ def build_report(work_dirs: Sequence[str],
         preds = load_predictions(samples)
         num_classes = preds.scores.shape[1]
         classes = class_name_list(config_class_names(cfg), num_classes)
-        metrics = _metrics(preds)
+        groups = resampling_groups([r.get('patient_id') for r in samples])
+        metrics = _metrics(preds, groups)
+        raw = preds
+        if UNCALIBRATED_FIELD in samples[0]:  # temperature-scaled run
+            raw = load_predictions(samples, UNCALIBRATED_FIELD)
+            metrics['ece_uncalibrated'] = compute_medical_metrics(
+                raw.scores, raw.labels, multi_label=raw.multi_label,
+                mask=raw.mask)['ece']
+        else:  # raw scores only: they are the uncalibrated ones
+            metrics['ece_uncalibrated'] = metrics['ece']
         net = _deployed_network(cfg)
         input_shape = _input_shape(samples, cfg, shape)
         cost = model_complexity(net, input_shape, repeats=0)
         rows.append([name, f'{cost["params"]:,}', *(
             _cell(metrics, key, digits) for key, _, digits in TABLE_METRICS),
-            str(len(samples))])
+            str(len(samples)),
+            f'{len(set(groups))} patients' if groups else 'images'])
         complexity.append([
             name, type(net.backbone).__name__ if hasattr(net, 'backbone')
             else type(net).__name__, 'x'.join(map(str, input_shape)),
@@ -221,13 +244,8 @@ def build_report(work_dirs: Sequence[str],
                                                     f'{stem}_cm.png'))
             figures.append(_figure(f'{stem}_cm.png',
                                    f'{name}: confusion matrix (test)'))
-            curves[name] = (preds.scores.max(1),
-                            preds.scores.argmax(1) == preds.labels)
-        else:
-            keep = (np.ones(preds.scores.shape, bool) if preds.mask is None
-                    else preds.mask.astype(bool))
-            curves[name] = binary_confidences(preds.scores[keep],
-                                              preds.labels[keep], 0.5)
+        for store, arrays in ((curves, preds), (raw_curves, raw)):
+            store[name] = _confidences(arrays)
         roc_png(preds.scores, preds.labels, classes,
                 osp.join(out_dir, f'{stem}_roc.png'), preds.multi_label,
                 preds.mask, title=name)
@@ -252,9 +270,11 @@ def build_report(work_dirs: Sequence[str],
             f'{html.escape(osp.basename(files.config))}</code>, test '
             f'predictions <code>{html.escape(files.results)}</code></p>' +
             ''.join(figures))
-    reliability_png(curves, osp.join(out_dir, 'reliability.png'), NUM_BINS)
+    reliability_png(curves, osp.join(out_dir, 'reliability.png'), NUM_BINS,
+                    raw_curves=raw_curves)
     header = ['model', 'params',
-              *(title for _, title, _ in TABLE_METRICS), 'test samples']
+              *(title for _, title, _ in TABLE_METRICS), 'test samples',
+              'CIs resample']
     page = f'''<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head>
@@ -262,8 +282,9 @@ def build_report(work_dirs: Sequence[str],
 <h1>{html.escape(title)}</h1>
 <p>Generated {datetime.datetime.now():%Y-%m-%d %H:%M} by
 <code>tools/analysis_tools/report.py</code>. Test split of each run; a value
-[low, high] is its percentile-bootstrap 95 % CI over the test samples (1000
-resamples). AUC in [0, 1] (mean over labels for multi-label runs), other
+[low, high] is its percentile-bootstrap 95 % CI (1000 resamples) over the
+test patients when the dump names them (a cluster bootstrap: all images of
+a drawn patient), else over the test images; the last column says which. AUC in [0, 1] (mean over labels for multi-label runs), other
 metrics in percent.</p>
 <h2>Comparison</h2>
 {_table(header, rows)}
@@ -273,7 +294,11 @@ state dict as saved.</p>
 {_table(['model', 'network', 'input', 'params (M)', 'FLOPs (G)',
          'size (MB)'], complexity)}
 <h2>Calibration</h2>
-{_figure('reliability.png', 'reliability diagram of every run (test)')}
+<p>Each run's scores before (raw) and after temperature scaling fitted on
+its val split (<code>calibration</code>, stored in the checkpoint); a run
+without calibration shows its raw scores in both panels.</p>
+{_figure('reliability.png', 'reliability diagrams of every run (test), '
+         'before and after calibration')}
 <h2>Runs</h2>
 {''.join(sections)}
 </body></html>

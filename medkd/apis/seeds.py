@@ -45,15 +45,34 @@ def _named_files(value) -> List[str]:
     return []
 
 
+def code_fingerprint() -> str:
+    """SHA-256 of medkd's version and the source of every module of the
+    installed ``medkd`` package: runs of older code are never reused."""
+    import medkd
+    root = osp.dirname(osp.abspath(medkd.__file__))
+    digest = hashlib.sha256(medkd.__version__.encode())
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith('.py'):
+                path = osp.join(folder, name)
+                digest.update(osp.relpath(path, root).encode())
+                with open(path, 'rb') as f:
+                    digest.update(f.read())
+    return digest.hexdigest()
+
+
 def run_fingerprint(cfg: Config) -> str:
     """SHA-256 of what a run's result depends on: the config (its
-    ``work_dir`` excluded) and the bytes of every file the config names
-    (teacher checkpoints, route manifests, ``load_from``). A finished run
-    is reused only when its fingerprint is today's."""
+    ``work_dir`` excluded), the bytes of every file the config names
+    (teacher checkpoints, route manifests, ``load_from``) and medkd's code
+    (:func:`code_fingerprint`). A finished run is reused only when its
+    fingerprint is today's."""
     settings = copy.deepcopy(cfg).to_dict()
     settings.pop('work_dir', None)
     digest = hashlib.sha256(
         json.dumps(settings, sort_keys=True, default=repr).encode())
+    digest.update(code_fingerprint().encode())
     for path in _named_files(cfg.to_dict()):
         digest.update(f'{path}:{file_sha256(path)}'.encode())
     return digest.hexdigest()
@@ -79,11 +98,17 @@ def _evaluate(cfg: Config,
               dump: Optional[str] = None,
               train_metrics: bool = False) -> Dict[str, Dict[str, float]]:
     """``{'val': ..., 'test': ...[, 'train': ...]}`` metrics of ``ckpt``
-    from one runner: val with the config's val evaluator, test with
+    from one runner, with calibrated scores (the checkpoint's temperature,
+    or one fitted on val when it has none; the metrics carry
+    ``ece_uncalibrated`` too): val with the config's val evaluator, test with
     bootstrap CIs (when the evaluator has a MedicalMetric) and the
     predictions dumped to ``dump``; ``train_metrics``: also the training
     images with the test pipeline."""
     cfg = copy.deepcopy(cfg)
+    # every row's scores calibrated: the checkpoint's own temperature, or
+    # one fitted on val now (a config with `calibration = None`)
+    cfg.calibration = dict(cfg.get('calibration')
+                           or dict(type='TemperatureScaling'), fit='missing')
     if medical_metrics_of(cfg.test_evaluator):
         set_metric_options(cfg, 'test_evaluator', 'ci', ci=True)
     if dump:

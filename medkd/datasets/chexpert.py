@@ -168,7 +168,7 @@ class CheXpert(BaseDataset):
                     f'{self.ann_file} has no column(s) {missing}; CheXpert '
                     f'CSVs have {",".join(CHEXPERT_META_COLUMNS)} and the '
                     f'labels {",".join(CHEXPERT_LABELS)}.')
-            data_list, first_line = [], {}
+            data_list, first_line, frontal = [], {}, []
             for line, row in enumerate(reader, start=2):
                 if row['Path'] in first_line:
                     raise ValueError(
@@ -177,17 +177,25 @@ class CheXpert(BaseDataset):
                         f'{first_line[row["Path"]]}); each image must have '
                         'one row.')
                 first_line[row['Path']] = line
-                if not self.frontal_only or \
-                        row['Frontal/Lateral'] == 'Frontal':
-                    data_list.append(self._parse_row(row, line))
+                entry = self._parse_row(row, line)
+                frontal.append(row.get('Frontal/Lateral') == 'Frontal')
+                data_list.append(entry)
+        # the patient-grouped split is cut from every row, whatever
+        # `frontal_only` says, so train and val built with different
+        # `frontal_only` still hold disjoint patients; lateral rows are
+        # dropped after
+        keep = range(len(data_list))
         if not self.custom_ann_file and self.split != 'test':
-            data_list = self._select_split(data_list)
+            keep = self._select_split(data_list)
+        data_list = [data_list[i] for i in keep
+                     if not self.frontal_only or frontal[i]]
         if self.check_images:
             verify_images([entry['img_path'] for entry in data_list])
         return data_list
 
-    def _select_split(self, data_list: List[dict]) -> List[dict]:
-        """The train or val part of ``train.csv``, grouped by patient."""
+    def _select_split(self, data_list: List[dict]) -> List[int]:
+        """The indices of the train or val part of ``train.csv`` (all its
+        rows), grouped by patient."""
         unnamed = [e['img_path'] for e in data_list if e['patient_id'] is None]
         if unnamed:
             raise ValueError(
@@ -201,8 +209,7 @@ class CheXpert(BaseDataset):
                                  (1 - self.val_ratio, self.val_ratio),
                                  self.seed,
                                  [e['patient_id'] for e in data_list])
-        keep = parts[0] if self.split == 'train' else parts[1]
-        return [data_list[i] for i in keep]
+        return list(parts[0] if self.split == 'train' else parts[1])
 
     def _parse_row(self, row: dict, line: int) -> dict:
         """One CSV row as ``dict(img_path, gt_label, gt_label_mask)``."""

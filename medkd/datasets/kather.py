@@ -2,13 +2,29 @@
 data)."""
 import os
 import os.path as osp
-from typing import Dict, List, Sequence
+import re
+from typing import Dict, List, Optional, Sequence
 
 from mmpretrain.datasets import BaseDataset
 
 from medkd.registry import DATASETS
 from .image_check import verify_images
 from .split import stratified_split
+
+#: How Kather 2016 names a tile: ``<tile id>_<slide>_<image>.tif_Row_<r>_
+#: Col_<c>.tif``, e.g. ``1A11_CRC-Prim-HE-07_022.tif_Row_601_Col_151.tif``
+#: (slide ``CRC-Prim-HE-07``, image 022 of it, the tile at row 601, column
+#: 151). The slide is the unit tiles are grouped by.
+TILE_NAME = re.compile(
+    r'^(?P<tile>[^_]+)_(?P<slide>.+)_(?P<image>[^_]+)\.tiff?'
+    r'_Row_\d+_Col_\d+\.tiff?$', re.IGNORECASE)
+
+
+def slide_of(name: str) -> Optional[str]:
+    """The source slide in a Kather 2016 tile name (:data:`TILE_NAME`),
+    or None."""
+    found = TILE_NAME.match(name)
+    return found.group('slide') if found else None
 
 
 @DATASETS.register_module()
@@ -29,9 +45,22 @@ class Kather2016(BaseDataset):
     ``data_root`` pointing at that folder itself, work too. The label is the
     class folder. Splits: a seeded stratified ``1 - test_ratio`` /
     ``test_ratio`` train/test cut, then ``val_ratio`` of train (stratified)
-    becomes val.
+    becomes val, **grouped by source slide**: every tile of a slide is in
+    one split. The slide is read from the tile name (:data:`TILE_NAME`,
+    ``<tile id>_<slide>_<image>.tif_Row_<r>_Col_<c>.tif``, e.g.
+    ``1A11_CRC-Prim-HE-07_022.tif_Row_601_Col_151.tif`` is slide
+    ``CRC-Prim-HE-07``); a name it cannot parse is an error naming the file.
 
-    Each entry is ``dict(img_path, gt_label)``.
+    Each entry is ``dict(img_path, gt_label, patient_id)``, ``patient_id``
+    the slide (None with ``group_by_slide=False``), so metrics resample
+    slides.
+
+    Warning:
+        ``group_by_slide=False`` splits per tile: tiles of one slide then
+        land in train *and* test, and test scores measure recognising a
+        slide seen in training (its staining, its patient), not a new
+        slide. Use it only to reproduce per-tile splits of earlier work
+        (the CheckpointSequence paper's).
 
     Args:
         data_root (str): Folder that contains the 8 class folders, at any
@@ -44,6 +73,8 @@ class Kather2016(BaseDataset):
         val_ratio (float): Fraction of the non-test tiles in val; 0 puts
             them all in train (and ``split='val'`` is refused).
             Defaults to 0.2.
+        group_by_slide (bool): Keep every tile of a source slide in one
+            split. Defaults to True.
         check_images (bool): Decode every tile of the split at start-up and
             name the unreadable ones. Defaults to False.
         pipeline (Sequence): Transforms applied to each entry.
@@ -67,6 +98,7 @@ class Kather2016(BaseDataset):
                  seed: int = 0,
                  test_ratio: float = 0.2,
                  val_ratio: float = 0.2,
+                 group_by_slide: bool = True,
                  check_images: bool = False,
                  pipeline: Sequence = (),
                  **kwargs):
@@ -83,6 +115,7 @@ class Kather2016(BaseDataset):
         self.seed = seed
         self.test_ratio = test_ratio
         self.val_ratio = val_ratio
+        self.group_by_slide = group_by_slide
         self.check_images = check_images
         super().__init__(
             ann_file='', data_root=data_root, pipeline=pipeline, **kwargs)
@@ -99,19 +132,37 @@ class Kather2016(BaseDataset):
                     f'Class folder {class_dir} holds no '
                     f'{"/".join(self.IMG_SUFFIXES)} tiles.')
             data_list.extend(
-                dict(img_path=osp.join(class_dir, name), gt_label=label)
-                for name in files)
+                dict(img_path=osp.join(class_dir, name), gt_label=label,
+                     patient_id=slide_of(name) if self.group_by_slide
+                     else None) for name in files)
+        groups = None
+        if self.group_by_slide:
+            unnamed = [e['img_path'] for e in data_list
+                       if e['patient_id'] is None]
+            if unnamed:
+                raise ValueError(
+                    f'Kather 2016 tiles are grouped by source slide, read '
+                    'from names like 1A11_CRC-Prim-HE-07_022.tif_Row_601_'
+                    f'Col_151.tif (<tile id>_<slide>_<image>.tif_Row_<r>_'
+                    f'Col_<c>.tif), but {len(unnamed)} tile names do not '
+                    f'follow it, e.g. {unnamed[0]}. Keep the original names, '
+                    'or set `group_by_slide=False` for a per-tile split '
+                    "(one slide's tiles may then be in train and test).")
+            groups = [e['patient_id'] for e in data_list]
 
         if self.split != 'all':
             labels = [entry['gt_label'] for entry in data_list]
             trainval, test = stratified_split(
-                labels, (1 - self.test_ratio, self.test_ratio), self.seed)
+                labels, (1 - self.test_ratio, self.test_ratio), self.seed,
+                groups)
             if self.split == 'test':
                 keep = test
             else:
                 train, val = stratified_split(
                     [labels[i] for i in trainval],
-                    (1 - self.val_ratio, self.val_ratio), self.seed)
+                    (1 - self.val_ratio, self.val_ratio), self.seed,
+                    None if groups is None else
+                    [groups[i] for i in trainval])
                 keep = trainval[train if self.split == 'train' else val]
             data_list = [data_list[i] for i in keep]
 
@@ -152,5 +203,6 @@ class Kather2016(BaseDataset):
         return [
             f'Data root: \t{self.data_root}',
             f'Split: \t{self.split} (test {self.test_ratio}, val '
-            f'{self.val_ratio} of the rest, seed {self.seed})',
+            f'{self.val_ratio} of the rest, seed {self.seed}, '
+            f'{"by slide" if self.group_by_slide else "per tile"})',
         ]

@@ -168,7 +168,10 @@ class MultiModalCells(BaseDataset):
                     modalities=self.modalities,
                     gt_label=self._parse_label(row[self.label_column], classes,
                                                line),
-                    sample_id=row[self.id_column]))
+                    sample_id=row[self.id_column],
+                    # the donor (group_column) is the unit CIs resample
+                    patient_id=(row[self.group_column]
+                                if self.group_column else None)))
         if self.num_folds is None:
             return data_list
         groups = ([row[self.group_column]

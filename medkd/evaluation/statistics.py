@@ -12,7 +12,7 @@ vectorised numpy re-implementation of the keys of
 :func:`~medkd.evaluation.metrics.medical_metric.compute_medical_metrics`
 listed in :data:`CI_METRICS` (a test checks both agree).
 """
-from typing import Dict, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 from scipy.stats import binomtest, rankdata
@@ -21,7 +21,7 @@ from sklearn.metrics import roc_curve
 __all__ = [
     'CI_METRICS', 'ci_metric_names', 'summary_statistics', 'bootstrap_ci',
     'paired_bootstrap', 'PairedResult', 'mcnemar_exact', 'youden_threshold',
-    'bootstrap_indices'
+    'bootstrap_indices', 'group_members', 'resampling_groups'
 ]
 
 #: The metrics given a CI, per task kind (keys of compute_medical_metrics).
@@ -164,14 +164,48 @@ def summary_statistics(scores: np.ndarray,
     return result
 
 
-def bootstrap_indices(num_samples: int, n_bootstrap: int,
-                      seed: int) -> np.ndarray:
-    """``(n_bootstrap, num_samples)`` resampling indices (with
-    replacement) from ``np.random.default_rng(seed)``."""
+def group_members(groups: Sequence) -> List[np.ndarray]:
+    """The sample indices of each group (e.g. patient), groups in order of
+    first appearance."""
+    members: Dict = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    return [np.asarray(m) for m in members.values()]
+
+
+def resampling_groups(groups: Optional[Sequence]) -> Optional[list]:
+    """``groups`` when every sample has one (not None), else None (the
+    bootstrap then resamples samples)."""
+    if groups is None or any(g is None for g in groups):
+        return None
+    return list(groups)
+
+
+def bootstrap_indices(num_samples: int,
+                      n_bootstrap: int,
+                      seed: int,
+                      groups: Optional[Sequence] = None) -> List[np.ndarray]:
+    """``n_bootstrap`` resamples (index arrays, with replacement) from
+    ``np.random.default_rng(seed)``.
+
+    Without ``groups`` each resample draws ``num_samples`` samples. With
+    ``groups`` (one id per sample, e.g. its patient) it is a cluster
+    bootstrap: each resample draws as many groups as there are, with
+    replacement, and takes all the samples of each drawn group, so samples
+    of one patient stay together (the unit that is independent).
+    """
     if n_bootstrap < 1:
         raise ValueError(f'n_bootstrap must be >= 1, got {n_bootstrap}.')
     rng = np.random.default_rng(seed)
-    return rng.integers(0, num_samples, size=(n_bootstrap, num_samples))
+    if groups is None:
+        return list(
+            rng.integers(0, num_samples, size=(n_bootstrap, num_samples)))
+    if len(groups) != num_samples:
+        raise ValueError(f'{len(groups)} group ids for {num_samples} '
+                         'samples: give one per sample')
+    members = group_members(groups)
+    draws = rng.integers(0, len(members), size=(n_bootstrap, len(members)))
+    return [np.concatenate([members[g] for g in draw]) for draw in draws]
 
 
 def bootstrap_ci(scores: np.ndarray,
@@ -181,10 +215,12 @@ def bootstrap_ci(scores: np.ndarray,
                  n_bootstrap: int = 1000,
                  seed: int = 0,
                  level: float = 0.95,
+                 groups: Optional[Sequence] = None,
                  **kwargs) -> Dict[str, float]:
     """Percentile bootstrap CIs of :func:`summary_statistics`.
 
-    Resamples the N samples with replacement ``n_bootstrap`` times
+    Resamples the N samples (or, with ``groups``, the groups: a cluster
+    bootstrap over patients) with replacement ``n_bootstrap`` times
     (:func:`bootstrap_indices`), computes the metrics on each resample and
     returns the ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles as
     ``<metric>_ci_low`` / ``<metric>_ci_high``. Resamples on which a metric
@@ -195,6 +231,8 @@ def bootstrap_ci(scores: np.ndarray,
         n_bootstrap (int): Number of resamples. Defaults to 1000.
         seed (int): Seed of the resampling. Defaults to 0.
         level (float): Confidence level. Defaults to 0.95.
+        groups (Sequence, optional): One group id per sample (its patient,
+            slide or donor). Defaults to None (samples are independent).
         **kwargs: ``thr``, ``pos_label``, ``decision_threshold`` of
             :func:`summary_statistics`.
 
@@ -205,7 +243,7 @@ def bootstrap_ci(scores: np.ndarray,
     mask = None if mask is None else np.asarray(mask)
     values = [
         _statistics_at(idx, scores, labels, mask, multi_label, kwargs)
-        for idx in bootstrap_indices(len(scores), n_bootstrap, seed)
+        for idx in bootstrap_indices(len(scores), n_bootstrap, seed, groups)
     ]
     bounds = {}
     for key in values[0]:
@@ -265,17 +303,26 @@ def paired_bootstrap(scores_a: np.ndarray,
                      n_bootstrap: int = 1000,
                      seed: int = 0,
                      level: float = 0.95,
+                     groups: Optional[Sequence] = None,
+                     decision_thresholds: Optional[Sequence[
+                         Optional[float]]] = None,
                      **kwargs) -> Dict[str, PairedResult]:
     """Paired-bootstrap comparison of two models on the same samples.
 
     Both models are scored on the same resampled indices, so the spread of
     ``b - a`` reflects only how the models differ, not which samples the
-    test set happened to hold.
+    test set happened to hold. With ``groups`` the resamples draw groups
+    (patients), the same ones for both models.
 
     Args:
         scores_a, scores_b (np.ndarray): ``(N, C)`` probabilities of A, B.
         labels, multi_label, mask: As ``compute_medical_metrics``.
-        n_bootstrap, seed, level, **kwargs: As :func:`bootstrap_ci`.
+        n_bootstrap, seed, level, groups, **kwargs: As
+            :func:`bootstrap_ci`.
+        decision_thresholds (Sequence, optional): Binary tasks: ``(t_a,
+            t_b)``, each model's own operating point (e.g. its Youden
+            threshold chosen on val; None: arg-max). Defaults to None (the
+            ``decision_threshold`` of ``kwargs``, if any, for both).
 
     Returns:
         dict[str, PairedResult]: One result per metric.
@@ -287,13 +334,19 @@ def paired_bootstrap(scores_a: np.ndarray,
         raise ValueError(f'scores of A {scores_a.shape} and B '
                          f'{scores_b.shape} differ in shape')
 
+    kwargs_a, kwargs_b = dict(kwargs), dict(kwargs)
+    if decision_thresholds is not None:
+        kwargs_a['decision_threshold'], kwargs_b['decision_threshold'] = \
+            decision_thresholds
     every = np.arange(len(labels))
-    full_a = _statistics_at(every, scores_a, labels, mask, multi_label, kwargs)
-    full_b = _statistics_at(every, scores_b, labels, mask, multi_label, kwargs)
+    full_a = _statistics_at(every, scores_a, labels, mask, multi_label,
+                            kwargs_a)
+    full_b = _statistics_at(every, scores_b, labels, mask, multi_label,
+                            kwargs_b)
     diffs = {key: [] for key in full_a}
-    for idx in bootstrap_indices(len(labels), n_bootstrap, seed):
-        a = _statistics_at(idx, scores_a, labels, mask, multi_label, kwargs)
-        b = _statistics_at(idx, scores_b, labels, mask, multi_label, kwargs)
+    for idx in bootstrap_indices(len(labels), n_bootstrap, seed, groups):
+        a = _statistics_at(idx, scores_a, labels, mask, multi_label, kwargs_a)
+        b = _statistics_at(idx, scores_b, labels, mask, multi_label, kwargs_b)
         for key in diffs:
             diffs[key].append(b[key] - a[key])
     results = {}

@@ -206,6 +206,7 @@ def calibration_options(cfg: Optional[dict], source: str) -> Optional[dict]:
         raise TypeError(f'`calibration` in {source} must be a dict such as '
                         "dict(type='TemperatureScaling'), got {cfg!r}")
     cfg = dict(cfg)
+    cfg.pop('_scope_', None)  # set by mmengine on inherited `medkd::` bases
     kind = cfg.get('type')
     if kind != 'TemperatureScaling':
         raise ValueError(f'`calibration.type` in {source} must be '

@@ -52,33 +52,48 @@ def confusion_png(counts: np.ndarray, names: Sequence[str], path: str,
 
 
 def reliability_png(curves: Dict[str, Tuple[np.ndarray, np.ndarray]],
-                    path: str, num_bins: int) -> Dict[str, dict]:
-    """Fraction correct against mean confidence per bin, one line per model.
+                    path: str,
+                    num_bins: int,
+                    raw_curves: Optional[Dict[str, Tuple[np.ndarray,
+                                                         np.ndarray]]] = None
+                    ) -> Dict[str, dict]:
+    """Fraction correct against mean confidence per bin, one line per model;
+    with ``raw_curves`` two panels: before (raw scores) and after
+    calibration.
 
     Args:
         curves (dict): ``{name: (confidence, correct)}``.
         path (str): The PNG.
         num_bins (int): Equal-width bins.
+        raw_curves (dict, optional): The same of the uncalibrated scores.
 
     Returns:
-        dict: ``{name: {'ece': percent, 'bins': ReliabilityBins}}``.
+        dict: ``{name: {'ece': percent, 'bins': ReliabilityBins}}`` of
+        ``curves``.
     """
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], 'k--', linewidth=1, label='calibrated')
+    panels = [('after calibration', curves)]
+    if raw_curves is not None:
+        panels.insert(0, ('raw scores', raw_curves))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5),
+                             squeeze=False)
     drawn = {}
-    for name, (conf, correct) in curves.items():
-        bins = reliability_bins(conf, correct, num_bins)
-        ece = expected_calibration_error(conf, correct, num_bins) * 100
-        filled = bins.count > 0
-        ax.plot(bins.confidence[filled], bins.accuracy[filled], 'o-',
-                label=f'{name} (ECE {ece:.2f}%)')
-        drawn[name] = dict(ece=ece, bins=bins)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel('confidence')
-    ax.set_ylabel('fraction correct')
-    ax.set_title('Reliability diagram')
-    ax.legend(loc='upper left', fontsize='small')
+    for ax, (title, panel) in zip(axes[0], panels):
+        ax.plot([0, 1], [0, 1], 'k--', linewidth=1, label='calibrated')
+        for name, (conf, correct) in panel.items():
+            bins = reliability_bins(conf, correct, num_bins)
+            ece = expected_calibration_error(conf, correct, num_bins) * 100
+            filled = bins.count > 0
+            ax.plot(bins.confidence[filled], bins.accuracy[filled], 'o-',
+                    label=f'{name} (ECE {ece:.2f}%)')
+            if panel is curves:
+                drawn[name] = dict(ece=ece, bins=bins)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel('confidence')
+        ax.set_ylabel('fraction correct')
+        ax.set_title('Reliability diagram' +
+                     (f': {title}' if raw_curves is not None else ''))
+        ax.legend(loc='upper left', fontsize='small')
     _save(fig, path)
     return drawn
 

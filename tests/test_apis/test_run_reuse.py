@@ -19,7 +19,7 @@ def mtime(path):
 
 
 def test_run_seed_retrains_when_the_config_or_a_teacher_file_changes(
-        tmp_path):
+        tmp_path, monkeypatch):
     teacher = tmp_path / 'teacher.pth'
     # a "teacher" checkpoint: any classifier of the teacher's architecture
     # with random weights, saved as mmengine does
@@ -53,6 +53,14 @@ def test_run_seed_retrains_when_the_config_or_a_teacher_file_changes(
     assert mtime(ckpt) != stamp
     assert third['fingerprint'] not in (first['fingerprint'],
                                         second['fingerprint'])
+    # medkd's code changed (another version or module source): retrained
+    import medkd.apis.seeds as seeds
+    stamp = mtime(ckpt)
+    with monkeypatch.context() as patch:
+        patch.setattr(seeds, 'code_fingerprint', lambda: 'f' * 64)
+        fourth = run_seed(cfg, str(work), seed=0)
+    assert mtime(ckpt) != stamp and fourth['fingerprint'] != third[
+        'fingerprint']
     # a run dir whose metrics are missing but whose checkpoint is of
     # another config is not taken as finished either
     os.remove(work / 'seed_metrics.json')
@@ -60,6 +68,26 @@ def test_run_seed_retrains_when_the_config_or_a_teacher_file_changes(
     cfg.optim_wrapper.optimizer.lr = 2e-4
     run_seed(cfg, str(work), seed=0)
     assert mtime(ckpt) != stamp
+
+
+def test_the_code_fingerprint_follows_medkds_source(tmp_path, monkeypatch):
+    """Any byte of a medkd module changes it; so does the version."""
+    import shutil
+
+    import medkd
+    import medkd.apis.seeds as seeds
+    before = seeds.code_fingerprint()
+    assert before == seeds.code_fingerprint()
+    copy = tmp_path / 'medkd'
+    shutil.copytree(osp.dirname(medkd.__file__), copy)
+    monkeypatch.setattr(medkd, '__file__', str(copy / '__init__.py'))
+    assert seeds.code_fingerprint() == before
+    with open(copy / 'models' / 'calibration.py', 'a') as f:
+        f.write('\n# changed\n')
+    changed = seeds.code_fingerprint()
+    assert changed != before
+    monkeypatch.setattr(medkd, '__version__', '9.9.9')
+    assert seeds.code_fingerprint() not in (before, changed)
 
 
 def test_demo_methods_share_a_stage_with_the_same_config_and_teachers():

@@ -27,16 +27,32 @@ def tile(label):
     return image
 
 
+SLIDES = 10
+
+
+def tile_name(label, i):
+    """Kather 2016's name of tile ``i`` of class ``label``: ``<tile id>_
+    <slide>_<image>.tif_Row_<r>_Col_<c>.tif``; tile ``i`` of every class
+    comes from slide ``CRC-Prim-HE-<i % 10 + 1>``."""
+    slide = i % SLIDES + 1
+    return (f'{label * 100 + i:X}_CRC-Prim-HE-{slide:02d}_{label:03d}.tif'
+            f'_Row_{1 + 150 * i}_Col_{151}.tif')
+
+
+def slide_of(path):
+    return osp.basename(path).split('_')[1]
+
+
 def make_kather(root, nesting=1):
-    """Write ``root/TOP[/TOP]/<class folder>/<i>.tif``; return the folder
-    that holds the class folders."""
+    """Write ``root/TOP[/TOP]/<class folder>/<tile name>``; return the
+    folder that holds the class folders."""
     inner = root
     for _ in range(nesting):
         inner = inner / TOP
     for label, folder in enumerate(FOLDERS):
         (inner / folder).mkdir(parents=True)
         for i in range(PER_CLASS):
-            path = inner / folder / f'{label + 1}{i:03d}_{folder}.tif'
+            path = inner / folder / tile_name(label, i)
             assert cv2.imwrite(str(path), tile(label))
     return inner
 
@@ -78,9 +94,48 @@ def test_nested_and_inner_roots(tmp_path, nesting, point_at_inner):
     assert Counter(labels_of(dataset)) == {i: PER_CLASS for i in range(8)}
 
 
-def test_splits_disjoint_cover_and_stratified(kather_root):
+def test_splits_keep_each_slide_in_one_split(kather_root):
+    """By default whole slides are dealt out (the unit a patient's tissue
+    shares), and each tile's entry names its slide as ``patient_id``."""
     splits = {
         split: Kather2016(kather_root, split=split)
+        for split in ('train', 'val', 'test')
+    }
+    slides = {}
+    for split, dataset in splits.items():
+        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        assert all(i['patient_id'] == slide_of(i['img_path'])
+                   for i in infos)
+        slides[split] = {i['patient_id'] for i in infos}
+    assert not slides['train'] & slides['val']
+    assert not slides['train'] & slides['test']
+    assert not slides['val'] & slides['test']
+    assert len(slides['test']) == 2  # 20 % of 10 slides
+    paths = [paths_of(d) for d in splits.values()]
+    assert paths[0] | paths[1] | paths[2] == paths_of(
+        Kather2016(kather_root, split='all'))
+    # the per-tile split (the old behaviour) mixes slides across splits
+    per_tile = [{slide_of(p) for p in paths_of(Kather2016(
+        kather_root, split=s, group_by_slide=False))}
+                for s in ('train', 'test')]
+    assert per_tile[0] & per_tile[1]
+
+
+def test_a_tile_name_without_its_slide_is_refused(tmp_path):
+    inner = make_kather(tmp_path)
+    odd = inner / '03_COMPLEX' / 'renamed_tile.tif'
+    assert cv2.imwrite(str(odd), tile(2))
+    with pytest.raises(ValueError, match='grouped by source slide') as error:
+        Kather2016(str(tmp_path))
+    assert str(odd) in str(error.value)
+    assert 'group_by_slide=False' in str(error.value)
+    assert len(Kather2016(str(tmp_path), split='all',
+                          group_by_slide=False)) == 8 * PER_CLASS + 1
+
+
+def test_per_tile_splits_disjoint_cover_and_stratified(kather_root):
+    splits = {
+        split: Kather2016(kather_root, split=split, group_by_slide=False)
         for split in ('train', 'val', 'test')
     }
     # 80 tiles -> 16 test; 64 left -> 13 val (rounded 12.8), 51 train.
@@ -96,6 +151,8 @@ def test_splits_disjoint_cover_and_stratified(kather_root):
         for label in range(8):
             assert abs(counts[label] - len(dataset) / 8) <= 1
     assert Counter(labels_of(splits['test'])) == {i: 2 for i in range(8)}
+    assert all(splits['test'].get_data_info(i)['patient_id'] is None
+               for i in range(len(splits['test'])))
 
 
 def test_split_deterministic_per_seed_and_differs_across_seeds(kather_root):
@@ -167,7 +224,7 @@ def test_duplicate_copies_are_reported(tmp_path):
 
 def test_corrupt_tile_is_named(tmp_path):
     inner = make_kather(tmp_path)
-    bad = inner / '02_STROMA' / '2000_02_STROMA.tif'
+    bad = inner / '02_STROMA' / tile_name(1, 0)
     bad.write_bytes(b'II*\x00 truncated')
     with pytest.raises(OSError, match='1 of 80') as error:
         Kather2016(str(tmp_path), split='all', check_images=True)

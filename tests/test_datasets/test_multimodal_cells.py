@@ -115,6 +115,13 @@ def test_group_column_keeps_donors_in_one_fold(tmp_path):
                          for i in ids(cells(tmp_path, split=split, **kw))}
                         for split in ('train', 'val', 'test'))
     assert val and not train & test and not train & val and not val & test
+    # each entry names its donor, the unit its metrics' CIs resample
+    dataset = cells(tmp_path, split='test', **kw)
+    assert all(dataset.get_data_info(i)['patient_id'] ==
+               donor[dataset.get_data_info(i)['sample_id']]
+               for i in range(len(dataset)))
+    assert cells(tmp_path, split='test', num_folds=3).get_data_info(0)[
+        'patient_id'] is None
 
 
 def test_clear_errors(tmp_path):

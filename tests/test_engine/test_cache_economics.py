@@ -19,6 +19,7 @@ def cfg_for(config, tmp_path, name, epochs, **cache):
                           epochs=epochs, teacher_cache=cache)
     # no validation (the teachers' val metrics): count training only
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.calibration = None  # fitted on val
     return cfg
 
 

@@ -125,6 +125,7 @@ def test_calibrate_fits_an_uncalibrated_checkpoint_and_saves_it(
         tmp_path, monkeypatch):
     cfg = tiny_runner_cfg(STUDENT, tmp_path / 'work', tmp_path / 'data',
                           epochs=1)
+    cfg.calibration = None  # trained without (the default calibrates)
     build_runner(cfg).train()
     ckpt = str(tmp_path / 'work' / 'epoch_1.pth')
     assert 'calibration' not in safe_load(ckpt)['meta']

@@ -203,3 +203,80 @@ def test_metric_adds_youden_threshold_and_cis():
     assert {'medical/ece', 'medical/brier'} <= set(metrics)
     with pytest.raises(ValueError, match='multi-label'):
         MedicalMetric(multi_label=True, youden=True)
+
+
+def _clustered(patients=12, cells=130, seed=0):
+    """12 patients x 130 cells whose per-patient accuracy varies (some
+    patients are hard): the images of one patient are not independent."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat([f'p{i:02d}' for i in range(patients)], cells)
+    p_right = np.repeat(rng.uniform(0.65, 0.99, patients), cells)
+    labels = rng.integers(0, 2, len(groups))
+    right = rng.random(len(groups)) < p_right
+    preds = np.where(right, labels, 1 - labels)
+    conf = rng.uniform(0.55, 0.95, len(groups))
+    scores = np.zeros((len(groups), 2))
+    scores[np.arange(len(groups)), preds] = conf
+    scores[np.arange(len(groups)), 1 - preds] = 1 - conf
+    return scores, labels, groups
+
+
+def test_cluster_bootstrap_resamples_patients_and_is_wider():
+    scores, labels, groups = _clustered()
+    cluster = bootstrap_ci(scores, labels, n_bootstrap=300, seed=1,
+                           groups=groups)
+    image = bootstrap_ci(scores, labels, n_bootstrap=300, seed=1)
+    # independent: draw 12 patients with replacement, take all their cells
+    rng = np.random.default_rng(1)
+    ids = list(dict.fromkeys(groups))
+    accs = []
+    for draw in rng.integers(0, len(ids), size=(300, len(ids))):
+        idx = np.concatenate([np.flatnonzero(groups == ids[g])
+                              for g in draw])
+        accs.append(np.mean(scores[idx].argmax(1) == labels[idx]) * 100)
+    assert cluster['accuracy_ci_low'] == pytest.approx(
+        np.percentile(accs, 2.5))
+    assert cluster['accuracy_ci_high'] == pytest.approx(
+        np.percentile(accs, 97.5))
+    width = {name: ci['accuracy_ci_high'] - ci['accuracy_ci_low']
+             for name, ci in (('cluster', cluster), ('image', image))}
+    assert width['cluster'] > 2 * width['image']
+
+
+def test_paired_bootstrap_draws_the_same_patients_for_both_models():
+    scores, labels, groups = _clustered(seed=2)
+    other = scores[:, ::-1].copy()  # every prediction flipped
+    paired = paired_bootstrap(scores, other, labels, n_bootstrap=200,
+                              seed=3, groups=groups)['accuracy']
+    # flipping makes B's accuracy 100 - A's on any resample, so the
+    # difference is 100 - 2 A on the same patients: its CI follows A's
+    single = bootstrap_ci(scores, labels, n_bootstrap=200, seed=3,
+                          groups=groups)
+    assert paired.ci_low == pytest.approx(100 - 2 * single['accuracy_ci_high'])
+    assert paired.ci_high == pytest.approx(100 - 2 * single['accuracy_ci_low'])
+
+
+def test_medical_metric_says_which_unit_its_intervals_resample():
+    from mmengine.evaluator import Evaluator
+    from mmpretrain.structures import DataSample
+    scores, labels, groups = _clustered(patients=6, cells=20)
+
+    def samples(with_patients):
+        out = []
+        for s, y, g in zip(scores, labels, groups):
+            sample = DataSample().set_gt_label(int(y)).set_pred_score(
+                torch.tensor(s, dtype=torch.float32))
+            if with_patients:
+                sample.set_metainfo(dict(patient_id=g))
+            out.append(sample.to_dict())
+        return out
+
+    for with_patients, unit in ((True, 6.0), (False, 0.0)):
+        evaluator = Evaluator(MedicalMetric(ci=True, n_bootstrap=50))
+        evaluator.process(samples(with_patients))
+        metrics = evaluator.evaluate(len(labels))
+        assert metrics['medical/ci_patients'] == unit
+        expected = bootstrap_ci(scores, labels, n_bootstrap=50, seed=0,
+                                groups=groups if with_patients else None)
+        assert metrics['medical/accuracy_ci_low'] == pytest.approx(
+            expected['accuracy_ci_low'])

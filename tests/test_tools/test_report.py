@@ -14,7 +14,8 @@ import pytest
 
 from conftest import run_tool
 from medkd.apis.report import find_run_files, read_scalars
-from medkd.evaluation.dumped_results import load_predictions
+from medkd.evaluation import compute_medical_metrics
+from medkd.evaluation.dumped_results import load_predictions, load_results
 
 SMALL = [f'{split}_dataloader.dataset.{key}'
          for split in ('train', 'val', 'test')
@@ -80,7 +81,19 @@ def test_the_report_table_holds_each_runs_test_numbers(demo_report):
         value, low, high = map(float, re.findall(r'[\d.]+', row[2]))
         assert value == pytest.approx(accuracy, abs=0.005)
         assert low <= value <= high
-        assert row[-1] == str(len(preds.labels))
+        assert row[-2] == str(len(preds.labels))
+        assert row[-1] == 'images'  # synthetic cells name no patients
+        # ECE before and after the run's temperature scaling
+        results = load_results(
+            str(demo_report / 'demo' / folder / 'test_results.pkl'))
+        raw = load_predictions(results, 'pred_score_uncalibrated')
+        header = comparison[0]
+        ece_raw = float(row[header.index('ECE raw (%)')])
+        ece = float(row[header.index('ECE (%)')])
+        assert ece_raw == pytest.approx(compute_medical_metrics(
+            raw.scores, raw.labels)['ece'], abs=0.005)
+        assert ece == pytest.approx(compute_medical_metrics(
+            preds.scores, preds.labels)['ece'], abs=0.005)
     params = {row[0]: row[1] for row in comparison[1:]}
     assert params['student alone (tiny convnet)'] == '6,604'
     assert parser.tables[1][0][:3] == ['model', 'network', 'input']

@@ -129,6 +129,44 @@ def test_compare_predictions_paired_statistics(binary_run, tmp_path,
     assert summary['mcnemar']['only_b'] == int(np.sum(right_b & ~right_a))
 
 
+def test_compare_predictions_by_patient_each_at_its_own_threshold(
+        binary_run, tmp_path, monkeypatch):
+    """Dumps that name patients are resampled by patient (the same for
+    both models); each model can sit at its own operating point, and
+    --pos-label picks the class whose sensitivity is reported."""
+    from medkd.evaluation.statistics import paired_bootstrap
+    results = load_results(str(binary_run / 'test.pkl'))
+    for i, r in enumerate(results):
+        r['patient_id'] = f'p{i % 5}'  # 5 patients
+    a_path, b_path = tmp_path / 'a.pkl', tmp_path / 'b.pkl'
+    with open(a_path, 'wb') as f:
+        pickle.dump(results, f)
+    with open(b_path, 'wb') as f:
+        pickle.dump(_sharpened(results, 0.4), f)
+    out = tmp_path / 'compare.json'
+    run_tool(monkeypatch, 'analysis_tools/compare_predictions.py', a_path,
+             b_path, '--n-bootstrap', 100, '--threshold-a', 0.3,
+             '--threshold-b', 0.6, '--pos-label', 0, '--json', out)
+    summary = json.loads(out.read_text())
+    assert summary['unit'] == 'patient' and summary['patients'] == 5
+    a, b = load_predictions(str(a_path)), load_predictions(str(b_path))
+    sens = summary['metrics']['sensitivity']
+    # independent: class 0 positive, A from 0.3, B from 0.6 on its score
+    for side, preds, t in (('a', a, 0.3), ('b', b, 0.6)):
+        positive = preds.scores[:, 0] >= t
+        expected = recall_score(preds.labels == 0, positive) * 100
+        assert sens[side] == pytest.approx(expected)
+    groups = [r['patient_id'] for r in results]
+    again = paired_bootstrap(a.scores, b.scores, a.labels, n_bootstrap=100,
+                             groups=groups, decision_thresholds=(0.3, 0.6),
+                             pos_label=0)['sensitivity']
+    assert (sens['ci_low'], sens['ci_high']) == pytest.approx(
+        (again.ci_low, again.ci_high))
+    right = [np.where(p.scores[:, 0] >= t, 0, 1) == p.labels
+             for p, t in ((a, 0.3), (b, 0.6))]
+    assert summary['mcnemar']['only_a'] == int(np.sum(right[0] & ~right[1]))
+
+
 def test_compare_predictions_refuses_other_samples(binary_run, tmp_path,
                                                    monkeypatch):
     a_path = str(binary_run / 'test.pkl')

@@ -54,6 +54,10 @@ def test_teacher_kd_extract_student_and_test_out(tmp_path, monkeypatch):
     student_preds = mmengine.load(tmp_path / 'student.pkl')
     kd_preds = mmengine.load(tmp_path / 'kd.pkl')
     assert len(student_preds) == len(kd_preds) == 16  # 4 classes x 4
+    # the student keeps the distiller's calibration (temperature scaling)
+    assert safe_load(str(student_ckpt))['meta']['calibration'] == kd[
+        'meta']['calibration']
+    assert 'pred_score_uncalibrated' in student_preds[0]
     np.testing.assert_allclose(
         np.stack([p['pred_score'] for p in student_preds]),
         np.stack([p['pred_score'] for p in kd_preds]),

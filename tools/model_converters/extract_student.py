@@ -5,7 +5,8 @@
 The output holds the student's weights only (``state_dict`` without the
 ``student.`` prefix) and ``meta`` with the student's preprocessing as the
 run configured it (``meta['data_preprocessor']``: mean, std, channel order;
-``meta['test_pipeline']``; ``meta['dataset_meta']`` with the class names
+``meta['test_pipeline']``; ``meta['dataset_meta']`` with the class names; the
+run's temperature scaling, ``meta['calibration']``,
 when the run recorded them), so ``tools/test.py`` on the student's own
 config, ``load_from``, ``init_cfg=dict(type='Pretrained')`` and a
 deployment all take it. Teachers, gates and connectors are dropped.
@@ -18,7 +19,8 @@ from mmengine.config import Config
 from medkd.apis.inference import model_config
 from medkd.utils.checkpoint import safe_load
 
-KEPT_META = ('epoch', 'iter', 'dataset_meta', 'mmengine_version', 'seed')
+KEPT_META = ('epoch', 'iter', 'dataset_meta', 'mmengine_version', 'seed',
+             'calibration')
 
 
 def preprocessing_meta(meta: dict) -> dict:

@@ -33,6 +33,7 @@ from terminaltables import AsciiTable
 
 from medkd.apis.inference import build_model as build_config_model
 from medkd.evaluation.dumped_results import config_class_names
+from medkd.models.calibration import model_calibration
 from medkd.models.distillers.base import is_multi_label
 from medkd.registry import TRANSFORMS
 from medkd.utils import register_all_modules
@@ -169,6 +170,7 @@ def main():
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     model = build_model(cfg, args.checkpoint)
+    calibration = model_calibration(model)
     parts = distiller_parts(model)
     inputs, shown = load_images(cfg, model, args.images)
     panel_size = tuple(args.panel_size or shown[0].shape[:2])
@@ -188,6 +190,11 @@ def main():
             logits = cam.outputs.detach()
         probs = (logits.sigmoid() if is_multi_label(part) else
                  logits.softmax(1))
+        if calibration is not None and part is getattr(model, 'student',
+                                                       None):
+            # a distiller's student runs here on its own: its calibration
+            # (a classifier's is in its logits already)
+            probs = calibration(probs, is_multi_label(part))
         predictions[name] = probs.max(1)
         for row, img, heat in zip(rows, shown, maps):
             heat = cv2.resize(heat, img.shape[1::-1])

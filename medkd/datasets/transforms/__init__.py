@@ -1,6 +1,7 @@
+from .formatting import MEDKD_META_KEYS, PackInputs
 from .multimodal import (LoadMultiModalImages, MultiModalApply,
                          PackMultiModalInputs)
 
 __all__ = [
-    'LoadMultiModalImages', 'MultiModalApply', 'PackMultiModalInputs'
+    'MEDKD_META_KEYS', 'PackInputs', 'LoadMultiModalImages', 'MultiModalApply', 'PackMultiModalInputs'
 ]

@@ -162,7 +162,7 @@ class PackMultiModalInputs(PackInputs):
             Defaults to ``('slot_labels', )``.
         meta_keys (Sequence[str]): Meta fields. Defaults to
             ``('sample_idx', 'sample_id', 'slot_ids', 'img_paths',
-            'modalities', 'ori_shape', 'img_shape')``.
+            'modalities', 'ori_shape', 'img_shape', 'patient_id')``.
     """
 
     def __init__(self,
@@ -170,7 +170,7 @@ class PackMultiModalInputs(PackInputs):
                  meta_keys: Sequence[str] = ('sample_idx', 'sample_id',
                                              'slot_ids', 'img_paths',
                                              'modalities', 'ori_shape',
-                                             'img_shape')):
+                                             'img_shape', 'patient_id')):
         super().__init__(
             input_key='imgs',
             algorithm_keys=algorithm_keys,

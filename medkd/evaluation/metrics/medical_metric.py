@@ -16,8 +16,8 @@ from mmpretrain.structures import label_to_onehot
 from sklearn.metrics import (confusion_matrix, precision_recall_fscore_support,
                              roc_auc_score)
 
-from medkd.evaluation.statistics import (bootstrap_ci, safe_divide,
-                                         youden_threshold)
+from medkd.evaluation.statistics import (bootstrap_ci, resampling_groups,
+                                         safe_divide, youden_threshold)
 from medkd.registry import METRICS
 from .calibration import (UNCALIBRATED_FIELD, binary_confidences,
                           brier_score,
@@ -397,8 +397,12 @@ class MedicalMetric(BaseMetric):
         ci (bool): Add percentile-bootstrap confidence intervals
             ``<metric>_ci_low`` / ``<metric>_ci_high`` of accuracy, weighted
             F1, sensitivity, specificity and AUC (see
-            :func:`~medkd.evaluation.statistics.bootstrap_ci`). Defaults to
-            False.
+            :func:`~medkd.evaluation.statistics.bootstrap_ci`). When every
+            data sample carries a ``patient_id`` (C-NMC, CheXpert, the
+            Kather slide, the multimodal donor) the bootstrap resamples
+            patients (cluster bootstrap), else images; ``ci_patients`` says
+            which: the number of patients resampled, 0 for images.
+            Defaults to False.
         n_bootstrap (int): Resamples of the CIs. Defaults to 1000.
         ci_level (float): Confidence level of the CIs. Defaults to 0.95.
         seed (int): Seed of the resampling. Defaults to 0.
@@ -454,7 +458,8 @@ class MedicalMetric(BaseMetric):
                     'each data sample, but found only the keys '
                     f'{sorted(data_sample.keys())}.')
             score = data_sample[self.score_field].detach().float().cpu()
-            result = {'pred_score': score}
+            result = {'pred_score': score,
+                      'patient_id': data_sample.get('patient_id')}
             if self.score_field == 'pred_score' and \
                     UNCALIBRATED_FIELD in data_sample:
                 result[UNCALIBRATED_FIELD] = data_sample[
@@ -519,6 +524,7 @@ class MedicalMetric(BaseMetric):
             metrics['youden_threshold'] = youden_threshold(
                 labels == self.pos_label, scores[:, self.pos_label])
         if self.ci:
+            groups = resampling_groups([r.get('patient_id') for r in results])
             metrics.update(
                 bootstrap_ci(
                     scores,
@@ -528,7 +534,11 @@ class MedicalMetric(BaseMetric):
                     n_bootstrap=self.n_bootstrap,
                     seed=self.seed,
                     level=self.ci_level,
+                    groups=groups,
                     thr=self.thr,
                     pos_label=self.pos_label,
                     decision_threshold=self.decision_threshold))
+            # the CIs' unit: patients resampled (0: images resampled)
+            metrics['ci_patients'] = float(
+                len(set(groups)) if groups is not None else 0)
         return {key: float(value) for key, value in metrics.items()}

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.structures import DataSample
@@ -178,9 +179,21 @@ def check_loss_weights(**weights: float) -> tuple:
     return tuple(float(v) for v in weights.values())
 
 
-def build_kd_loss(kd_loss: Optional[dict], classifier: nn.Module,
-                  temperature: float, key: str = 'kd_loss') -> nn.Module:
+def build_kd_loss(kd_loss: Optional[dict],
+                  classifier: nn.Module,
+                  temperature: float,
+                  key: str = 'kd_loss',
+                  batch_augments: bool = False) -> nn.Module:
     """Build a distiller's soft-label loss and check it fits the head.
+
+    A loss that cannot train the head is refused: on a two-class softmax
+    head the z-scored logits of ``LogitStdKDLoss`` are always ``(±1/√2,
+    ∓1/√2)`` (constant, gradient ~1e-8), so it is an error; DIST's
+    inter-class Pearson term is ``±1`` there (its gradient comes from its
+    ``eps`` only), so it is dropped (``beta = 0``, the intra-class term
+    trains the student) with a logged notice. A loss that reads the class
+    label (``needs_labels``, e.g. DKD's target class) is refused with batch
+    augments (Mixup / CutMix), whose label is a mixture of two.
 
     Args:
         kd_loss (dict, optional): The loss config; None gives ``KDLoss``
@@ -190,6 +203,8 @@ def build_kd_loss(kd_loss: Optional[dict], classifier: nn.Module,
         temperature (float): Temperature of the default loss.
         key (str): How errors name the config key. Defaults to
             ``'kd_loss'``.
+        batch_augments (bool): Whether the distiller mixes its batches
+            (Mixup / CutMix). Defaults to False.
 
     Raises:
         ValueError: The loss does not apply to the student's head kind
@@ -210,6 +225,28 @@ def build_kd_loss(kd_loss: Optional[dict], classifier: nn.Module,
             f'model.{key}: {type(loss).__name__} applies to {kinds} heads, '
             f'but the student\'s head is {kind!r}; use {fitting} for this '
             'head.')
+    name = type(loss).__name__
+    two_class = not sigmoid and head_num_classes(classifier) == 2
+    if two_class and name == 'LogitStdKDLoss':
+        raise ValueError(
+            f'model.{key}: LogitStdKDLoss cannot train a 2-class softmax '
+            'student: z-scored 2-vectors are always (±1/√2, ∓1/√2), so the '
+            'loss is constant (gradient ~1e-8). Use DISTLoss (its '
+            'intra-class term), KDLoss or DKDLoss for a binary task.')
+    if two_class and name == 'DISTLoss' and loss.beta:
+        MMLogger.get_current_instance().warning(
+            f'model.{key}: DISTLoss on a 2-class softmax student: its '
+            'inter-class Pearson term is ±1 for every sample (no gradient), '
+            f'so it is dropped (beta {loss.beta} -> 0); the intra-class term '
+            'trains the student.')
+        loss.beta = 0.0
+    if batch_augments and getattr(loss, 'needs_labels', False):
+        raise ValueError(
+            f'model.{key}: {name} reads each sample\'s class label, but '
+            'the batches are mixed (Mixup / CutMix batch augments), whose '
+            'label is a mixture of two classes (mmpretrain keeps the first '
+            'image\'s in gt_label). Remove the batch augments, or use '
+            'a loss that needs no label (DISTLoss, KDLoss, LogitStdKDLoss).')
     return loss
 
 
@@ -611,14 +648,35 @@ class BaseDistiller(BaseModel, metaclass=ABCMeta):
             for name, teacher in self.teachers.items()
         }
 
+    @property
+    def batch_augmented(self) -> bool:
+        """Whether training batches are mixed (Mixup / CutMix batch
+        augments of the distiller's data preprocessor)."""
+        return getattr(self.data_preprocessor, 'batch_augments',
+                       None) is not None
+
     def hard_labels(self, data_samples: List[DataSample]
                     ) -> Optional[torch.Tensor]:
         """``(N,)`` class indices for single-label (softmax) students, the
-        ``labels`` argument of the soft-label losses; None otherwise."""
+        ``labels`` argument of the soft-label losses; None otherwise.
+        Under batch augments these are the first image's labels
+        (mmpretrain keeps ``gt_label`` unmixed): terms that can use the
+        mixture read :meth:`label_targets`."""
         if head_kind(self.student) != 'softmax' or not data_samples:
             return None
         return torch.cat([s.gt_label.reshape(-1)[:1]
                           for s in data_samples]).long()
+
+    def label_targets(self, data_samples: List[DataSample]
+                      ) -> Optional[torch.Tensor]:
+        """What a label-aware term (a gate's CE, CA-MKD's weights) compares
+        with, for single-label students: the ``(N, C)`` mixed targets
+        (``gt_score``) of a Mixup / CutMix batch, else the ``(N,)`` class
+        indices (:meth:`hard_labels`); None for multi-label students."""
+        labels = self.hard_labels(data_samples)
+        if labels is None or not all('gt_score' in s for s in data_samples):
+            return labels
+        return torch.stack([s.gt_score for s in data_samples]).float()
 
     def student_cls_loss(self, logits: torch.Tensor,
                          data_samples: List[DataSample]) -> torch.Tensor:

@@ -10,6 +10,16 @@ from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
 from .feature_pairs import FeaturePairsMixin, features_and_logits
 
 
+def soft_nll(probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``mean_i -log p_i[y_i]`` for ``(N,)`` class indices, or the
+    cross-entropy ``mean_i -Σ_c y_ic log p_ic`` with ``(N, C)`` mixed
+    targets (Mixup / CutMix)."""
+    log_p = probs.clamp_min(1e-12).log()
+    if targets.dim() == 1:
+        return F.nll_loss(log_p, targets.long())
+    return -(targets.to(log_p) * log_p).sum(1).mean()
+
+
 @MODELS.register_module()
 class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
     """Distillation from K frozen teachers mixed by a learned per-sample gate.
@@ -117,7 +127,8 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
         self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature)
+                                     self.default_temperature,
+                                     batch_augments=self.batch_augmented)
         self.gate_entropy_weight = gate_entropy_weight
         self.gate_ce_weight = gate_ce_weight
         trainable_gate = any(p.requires_grad for p in self.gate.parameters())
@@ -162,9 +173,8 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
         losses['gate_entropy'] = entropy.mean().detach()
         if self.gate_ce_weight:
             p_teacher = self.mix(teacher_logits, weights, self.to_probs)
-            labels = torch.cat([s.gt_label for s in data_samples])
-            losses['loss_gate_ce'] = self.gate_ce_weight * F.nll_loss(
-                p_teacher.clamp_min(1e-12).log(), labels)
+            losses['loss_gate_ce'] = self.gate_ce_weight * soft_nll(
+                p_teacher, self.label_targets(data_samples))
         for name, mean_weight in zip(self.teachers, weights.mean(0)):
             losses[f'gate_w_{name}'] = mean_weight.detach()
         return losses
@@ -203,7 +213,7 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
         if teacher_logits is None:
             teacher_logits = self.teacher_logits(inputs, data_samples)
         teacher_logits = torch.stack(list(teacher_logits.values()), dim=1)
-        labels = self.hard_labels(data_samples) if data_samples else None
+        labels = self.label_targets(data_samples) if data_samples else None
         if labels is not None:
             labels = labels.to(inputs.device)
         weights = self.gate(inputs, self.teacher_probs(teacher_logits),

@@ -61,7 +61,8 @@ class VanillaKD(FeaturePairsMixin, BaseDistiller):
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
         self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature)
+                                     self.default_temperature,
+                                     batch_augments=self.batch_augmented)
         self.build_feature_pairs(feature_pairs, probe_shape)
 
     def loss(self, inputs: torch.Tensor,

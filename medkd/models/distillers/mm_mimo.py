@@ -76,7 +76,8 @@ class MultiModalMIMO(BaseDistiller):
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
         self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature)
+                                     self.default_temperature,
+                                     batch_augments=self.batch_augmented)
 
     def add_teacher(self, name: str, cfg: dict) -> None:
         """As :meth:`BaseDistiller.add_teacher`, also accepting a

@@ -137,7 +137,8 @@ class TeacherAssistant(FeaturePairsMixin, BaseDistiller):
                 type='SoftBCELoss' if self.sigmoid_head else 'KDLoss',
                 temperature=self.default_temperature)
         self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature)
+                                     self.default_temperature,
+                                     batch_augments=self.batch_augmented)
 
         self.build_feature_pairs(feature_pairs, probe_shape)
 

@@ -8,7 +8,8 @@ the same way::
 
 with ``images`` the student's normalised ``(N, C, H, W)`` batch,
 ``teacher_probs`` the ``(N, K, C)`` teacher probabilities at T = 1 and
-``labels`` the ``(N,)`` class indices (None when the batch has none, e.g.
+``labels`` the ``(N,)`` class indices, or the ``(N, C)`` mixed targets of a
+Mixup / CutMix batch (None when the batch has none, e.g.
 inference on unlabelled images). A gate uses what it needs.
 """
 from typing import Optional
@@ -104,7 +105,11 @@ class CAMKDGate(_FixedGate):
                              '(N, K, C)')
         if labels is None:
             return self.uniform(x)
-        index = labels.long().view(-1, 1, 1).expand(-1, self.num_teachers, 1)
-        p_true = teacher_probs.gather(2, index).squeeze(2)  # (N, K)
-        ce = -p_true.clamp_min(1e-12).log()
+        log_p = teacher_probs.clamp_min(1e-12).log()  # (N, K, C)
+        if labels.dim() == 2:  # (N, C) mixed targets of Mixup / CutMix
+            ce = -(labels.to(log_p).unsqueeze(1) * log_p).sum(2)
+        else:
+            index = labels.long().view(-1, 1, 1).expand(
+                -1, self.num_teachers, 1)
+            ce = -log_p.gather(2, index).squeeze(2)  # (N, K)
         return (1 - F.softmax(ce, dim=1)) / (self.num_teachers - 1)
