@@ -15,6 +15,7 @@ the HTML report of ``tools/analysis_tools/report.py`` for the stages (seed
 0 of each).
 """
 import argparse
+import os
 import os.path as osp
 import time
 from typing import Optional
@@ -126,6 +127,10 @@ def parse_args():
     parser.add_argument('--report', action='store_true',
                         help='also write an HTML report of the stages to '
                         'WORK_DIR/<method>_report/index.html')
+    parser.add_argument('--json',
+                        help='also write the table\'s record (every run\'s '
+                        'numbers, the command, the commit and package '
+                        'versions) here, e.g. docs/results/kd.json')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of every stage config')
     args = parser.parse_args()
@@ -203,6 +208,7 @@ def main():
     stages = METHODS[args.method]
     once = teacher_stages(stages)
     finished, stage_dirs, run_dirs, units = {}, {}, [], set()
+    record = []
     rows = [['model', 'params', 'val accuracy (%)', 'accuracy (%)',
              'weighted F1 (%)', 'AUC', 'ECE raw (%)', 'ECE (%)']]
     start = time.time()
@@ -230,6 +236,9 @@ def main():
                 for seed, work_dir in seeds]
         finished[name], stage_dirs[name] = runs[0]['checkpoint'], stage_dir
         units.add(ci_unit(runs[0]['test']))
+        record.append(dict(stage=name, config=f'configs/demo/{config}',
+                           runs=[dict(seed=r['seed'], val=r['val'],
+                                      test=r['test']) for r in runs]))
         run_dirs.append(seeds[0][1])
 
         def cell(split, key, digits=2):
@@ -254,6 +263,9 @@ def main():
     table.title = (f'medkd demo: {args.method} on SyntheticCells (test split'
                    f'{seeds})')
     logger.info('\n' + table.table)
+    if args.json:
+        write_record(args.json, table.table, record, time.time() - start)
+        logger.info(f'record: {osp.abspath(args.json)}')
     logger.info(f'{len(stages)} stages in {elapsed(start)}. Final '
                 'checkpoints:\n' + '\n'.join(
                     f'  {name}: {ckpt}' for name, ckpt in finished.items()))
@@ -292,6 +304,43 @@ def next_steps(stages, finished: dict, run_dirs: list) -> str:
             '  .venv/bin/python tools/analysis_tools/compare_predictions.py '
             f'{dumps[0]} {dumps[1]}\n'
             '  # see docs/tools.md and docs/reporting_results.md')
+
+
+def write_record(path: str, table: str, stages: list,
+                 seconds: float) -> None:
+    """The machine-readable record of one demo table: the command as run,
+    medkd's commit and code fingerprint, the package versions, the wall
+    time, the printed table and every run's val / test numbers."""
+    import json
+    import platform
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    from medkd.apis.seeds import code_fingerprint
+    root = osp.dirname(osp.dirname(CONFIG_DIR))  # the repository
+    try:
+        commit = subprocess.run(
+            ['git', '-C', root, 'rev-parse', 'HEAD'], capture_output=True,
+            text=True, timeout=10).stdout.strip() or None
+        dirty = bool(subprocess.run(
+            ['git', '-C', root, 'status', '--porcelain', '--', 'medkd',
+             'configs', 'tools'], capture_output=True, text=True,
+            timeout=10).stdout.strip())
+    except OSError:
+        commit, dirty = None, None
+    packages = {name: version(name) for name in (
+        'torch', 'mmengine', 'mmpretrain', 'numpy', 'scikit-learn')}
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(dict(
+            command='python tools/demo.py ' + ' '.join(sys.argv[1:]),
+            commit=commit, uncommitted_changes=dirty,
+            code_fingerprint=code_fingerprint(), packages=packages,
+            python=platform.python_version(), machine=dict(
+                cpus=os.cpu_count(), platform=platform.platform()),
+            wall_seconds=round(seconds, 1), table=table, stages=stages),
+            f, indent=1)
 
 
 def ci_unit(test_metrics: dict) -> str:

@@ -21,4 +21,3 @@ model = dict(
     kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=5.0),
 )
-custom_hooks = [dict(type='TeacherSwitchHook')]

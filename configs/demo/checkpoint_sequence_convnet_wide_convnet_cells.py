@@ -23,7 +23,6 @@ model = dict(
     kd_weight=0.5,
     kd_loss=dict(type='DISTLoss', beta=2.0, gamma=2.0, temperature=4.0),
 )
-custom_hooks = [dict(type='TeacherSwitchHook')]
 teacher_cache = dict(num_views=8)
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))

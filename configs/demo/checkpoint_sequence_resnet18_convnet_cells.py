@@ -23,6 +23,5 @@ model = dict(
     kd_weight=0.5,
     kd_loss=dict(type='KDLoss', temperature=2.0),
 )
-custom_hooks = [dict(type='TeacherSwitchHook')]
 default_hooks = dict(
     logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))

@@ -5,6 +5,7 @@ from typing import Dict, List
 
 from mmengine.config import Config
 
+from medkd.models.gates.declarations import gate_uses_teacher_outputs
 from medkd.registry import MODELS
 from .train import build_runner
 
@@ -50,8 +51,8 @@ def skip_teacher_loading(cfg: Config) -> List[str]:
             'eval_teachers'):
         return []
     gate = model.get('gate')
-    if isinstance(gate, dict) and getattr(
-            MODELS.get(gate.get('type', '')), 'uses_teacher_outputs', False):
+    if isinstance(gate, dict) and gate_uses_teacher_outputs(
+            MODELS.get(gate.get('type', ''))):
         return []  # its dumped gate weights come from the teachers' outputs
     for teacher in model.teachers.values():
         teacher.ckpt = None

@@ -55,7 +55,8 @@ class MedKDRunner(Runner):
     #: Hooks every medkd run gets (added unless the config has them).
     always_hooks = ('SafeCheckpointHook', 'NonFiniteLossHook',
                     'ClassCountCheckHook', 'TeacherValidationHook',
-                    'TeacherFilesHook', 'PreemptionHook', 'CalibrationHook')
+                    'TeacherFilesHook', 'PreemptionHook', 'CalibrationHook',
+                    'TeacherSwitchHook')
 
     def __init__(self, *args, **kwargs):
         if isinstance(kwargs.get('cfg'), Config):

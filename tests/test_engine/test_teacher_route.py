@@ -96,6 +96,8 @@ def _route_files(tmp_path, n):
 def _cs_runner(tmp_path, name, route, epochs, resume=None):
     cfg = tiny_runner_cfg(
         CS, tmp_path / name, tmp_path / 'data', epochs=epochs)
+    if name == 'ema':  # a derived config's own hook list
+        cfg.custom_hooks = [dict(type='EMAHook')]
     cfg.model.teachers.resnet18 = dict(model=tiny_classifier(num_classes=4))
     cfg.model.route = route
     cfg.param_scheduler = dict(
@@ -287,6 +289,29 @@ def test_switch_at_scheduled_epochs_teacher_frozen_lr_continuous(tmp_path):
         assert f'route_index={index}' in log
     # epoch 7 (index 6) is past the route's 3 x 2 epochs: one warning
     assert log.count('is past the teacher route') == 1
+
+
+def test_a_derived_config_that_replaces_custom_hooks_keeps_the_switch(
+        tmp_path):
+    """``custom_hooks = [dict(type='EMAHook')]`` in a derived config
+    replaces the base's list (mmengine's merge): the runner still moves the
+    teacher along its route (before: the first checkpoint stayed the
+    teacher for the whole run, silently)."""
+    paths = _route_files(tmp_path, 2)
+    runner, rec = _cs_runner(
+        tmp_path, 'ema', dict(checkpoints=paths, interval=2), epochs=4)
+    assert 'TeacherSwitchHook' not in [
+        h['type'] for h in runner.cfg.custom_hooks]
+    runner.train()
+    assert [rec.index[e] for e in range(4)] == [0, 0, 1, 1]
+    _assert_state(rec.end[3], paths[1])
+
+
+def test_models_without_a_route_ignore_the_switch(tmp_path):
+    runner = build_runner(tiny_runner_cfg(STUDENT, tmp_path / 'w',
+                                          tmp_path / 'data', epochs=1))
+    assert any(type(h).__name__ == 'TeacherSwitchHook' for h in runner.hooks)
+    runner.train()  # a classifier: nothing to switch, no error
 
 
 def test_resume_restores_the_active_checkpoint(tmp_path):

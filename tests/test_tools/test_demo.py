@@ -82,7 +82,7 @@ def test_every_demo_method_runs_from_scratch(method, tmp_path, monkeypatch):
              for key in ('num_per_class=[12,6,6]', 'image_size=16')]
     argv = ['demo.py', '--method', method, '--epochs', '1', '--work-dir',
             str(tmp_path / 'demo'), '--data-root', str(tmp_path / 'data'),
-            '--cfg-options', *small]
+            '--json', str(tmp_path / 'record.json'), '--cfg-options', *small]
     monkeypatch.setattr(sys, 'argv', argv)
     records = _Records()
     MMLogger.get_instance('medkd_demo').addHandler(records)
@@ -97,6 +97,17 @@ def test_every_demo_method_runs_from_scratch(method, tmp_path, monkeypatch):
                    if 'compare_predictions.py' in line]
     dumps = compare.split()[-2:]
     assert len(set(dumps)) == 2 and all(map(osp.isfile, dumps)), compare
+    # the record of the table: every stage's runs, the command, the code
+    record = json.loads((tmp_path / 'record.json').read_text())
+    assert [s['stage'] for s in record['stages']] == [
+        s[0] for s in demo['METHODS'][method]]
+    assert record['command'].startswith(f'python tools/demo.py --method '
+                                        f'{method}')
+    assert len(record['code_fingerprint']) == 64 and record['packages'][
+        'torch']
+    for stage in record['stages']:
+        (run, ) = stage['runs']
+        assert 'medical/ece_uncalibrated' in run['test']
     for stage in demo['METHODS'][method]:
         found = glob.glob(str(tmp_path / 'demo' / '**' /
                               osp.splitext(stage[1])[0] / 'seed_metrics.json'),

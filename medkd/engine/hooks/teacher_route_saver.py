@@ -11,24 +11,8 @@ from mmengine.logging import MMLogger
 
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
+from medkd.models.teachers.route_manifest import MANIFEST, read_manifest
 from medkd.utils.fileio import atomic_write
-
-MANIFEST = 'manifest.json'
-
-
-def read_manifest(path: str) -> List[dict]:
-    """The entries of a route manifest (``[{'epoch'|'iter': int, 'file':
-    str}, ...]``, files relative to the manifest's folder)."""
-    with open(path) as f:
-        entries = json.load(f)
-    valid = isinstance(entries, list) and all(
-        isinstance(e, dict) and 'file' in e and ('epoch' in e or 'iter' in e)
-        for e in entries)
-    if not valid:
-        raise ValueError(f'Route manifest "{path}" must be a JSON list of '
-                         '{"epoch" (or "iter"): int, "file": str} objects.')
-    return entries
-
 
 @HOOKS.register_module()
 class TeacherRouteSaverHook(Hook):

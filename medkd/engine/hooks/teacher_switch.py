@@ -24,8 +24,9 @@ class TeacherSwitchHook(Hook):
     ``meta['route_index']`` (a plain int); loading one checks it against the
     configured route.
 
-    Use with ``custom_hooks = [dict(type='TeacherSwitchHook')]``; the route
-    itself is ``model.route``.
+    :class:`~medkd.engine.MedKDRunner` always registers it (a derived
+    config that replaces ``custom_hooks`` cannot lose it); it does nothing
+    for a model without a route. The route itself is ``model.route``.
     """
 
     priority = 'ABOVE_NORMAL'  # before anything that runs the teacher
@@ -37,6 +38,8 @@ class TeacherSwitchHook(Hook):
     def before_train(self, runner) -> None:
         model = self._distiller(runner)
         self.active = None
+        if model is None:
+            return
         if not model.route:
             MMLogger.get_current_instance().warning(
                 'TeacherSwitchHook: model.route is None, the teacher keeps '
@@ -44,7 +47,7 @@ class TeacherSwitchHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         model = self._distiller(runner)
-        if not model.route:
+        if model is None or not model.route:
             return
         epoch = runner.epoch
         index = model.route_index_at(epoch)
@@ -72,7 +75,8 @@ class TeacherSwitchHook(Hook):
         meta = checkpoint.get('meta', {})
         saved = meta.get('route_index')
         model = self._distiller(runner)
-        if saved is None or not model.route or not meta.get('epoch'):
+        if saved is None or model is None or not model.route or \
+                not meta.get('epoch'):
             return
         expected = model.route_index_at(meta['epoch'] - 1)
         if saved != expected:
@@ -84,9 +88,7 @@ class TeacherSwitchHook(Hook):
 
     @staticmethod
     def _distiller(runner):
+        """The model if it has a teacher route (a CheckpointSequence),
+        else None."""
         model = unwrap_model(runner.model)
-        if not hasattr(model, 'load_route_checkpoint'):
-            raise TypeError(
-                'TeacherSwitchHook needs a CheckpointSequence model (one with '
-                f'a route), got {type(model).__name__}.')
-        return model
+        return model if hasattr(model, 'load_route_checkpoint') else None

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.logging import MMLogger
 
-from medkd.engine.hooks.teacher_route_saver import read_manifest
+from medkd.models.teachers.route_manifest import read_manifest
 from medkd.registry import MODELS
 from medkd.utils.checkpoint import classifier_state_dict, safe_load
 from .base import load_classifier_weights

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
+from medkd.models.gates.declarations import gate_uses_teacher_outputs
 from medkd.registry import MODELS
 from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
                    head_kind)
@@ -181,8 +182,8 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
 
     def predict_needs_teachers(self) -> bool:
         """Also when the gate weighs the teachers by their outputs."""
-        return super().predict_needs_teachers() or getattr(
-            self.gate, 'uses_teacher_outputs', True)
+        return super().predict_needs_teachers() or \
+            gate_uses_teacher_outputs(self.gate)
 
     def predict(self,
                 inputs: torch.Tensor,

@@ -53,3 +53,30 @@ def test_predict_runs_the_teachers_only_when_needed(tmp_path, gate,
     # take no part
     skipped = skip_teacher_loading(Config(cfg.to_dict()))
     assert skipped == ([] if runs else ['resnet18', 'convnet_wide'])
+
+
+class _UndeclaredGate(torch.nn.Module):
+    """A gate written as in docs/tutorials/add_a_distiller.md, without
+    ``uses_teacher_outputs``: it reads the teachers' probabilities."""
+
+    def __init__(self, num_teachers, head_kind='softmax'):
+        super().__init__()
+        self.num_teachers = num_teachers
+
+    def forward(self, x, teacher_probs=None, labels=None):
+        confidence = teacher_probs.max(2).values  # (N, K)
+        return confidence / confidence.sum(1, keepdim=True)
+
+
+def test_a_gate_that_declares_nothing_gets_its_teachers_on_both_paths(
+        tmp_path):
+    """predict and tools/test.py read one declaration with one default:
+    an undeclared gate needs the teachers (before: predict ran them, but
+    tools/test.py left them at random weights, so the dumped gate weights
+    were garbage)."""
+    MODELS.register_module('UndeclaredGate', module=_UndeclaredGate,
+                           force=True)
+    cfg = gated(tmp_path, dict(type='UndeclaredGate'))
+    model = MODELS.build(cfg.model).eval()
+    assert model.predict_needs_teachers()
+    assert skip_teacher_loading(Config(cfg.to_dict())) == []

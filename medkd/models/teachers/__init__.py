@@ -1,0 +1,3 @@
+from .route_manifest import MANIFEST, read_manifest
+
+__all__ = ['MANIFEST', 'read_manifest']

@@ -1,0 +1,22 @@
+"""The manifest of a teacher's training route: read by
+:class:`~medkd.models.CheckpointSequence`, written by
+:class:`~medkd.engine.hooks.TeacherRouteSaverHook` (both import it from
+here, below the model and the hook)."""
+import json
+from typing import List
+
+MANIFEST = 'manifest.json'
+
+
+def read_manifest(path: str) -> List[dict]:
+    """The entries of a route manifest (``[{'epoch'|'iter': int, 'file':
+    str}, ...]``, files relative to the manifest's folder)."""
+    with open(path) as f:
+        entries = json.load(f)
+    valid = isinstance(entries, list) and all(
+        isinstance(e, dict) and 'file' in e and ('epoch' in e or 'iter' in e)
+        for e in entries)
+    if not valid:
+        raise ValueError(f'Route manifest "{path}" must be a JSON list of '
+                         '{"epoch" (or "iter"): int, "file": str} objects.')
+    return entries
