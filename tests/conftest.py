@@ -151,3 +151,22 @@ def torchrun(tool, *args, nproc=2, timeout=600):
          str(nproc), f'--master_port={free_port()}',
          osp.join(root, 'tools', tool), *map(str, args)],
         capture_output=True, text=True, timeout=timeout)
+
+
+class LogRecords:
+    """A logging handler keeping every message, for asserting on what a
+    logger (e.g. an MMLogger instance) said."""
+
+    def __new__(cls):
+        import logging
+
+        class _Handler(logging.Handler):
+
+            def __init__(self):
+                super().__init__()
+                self.messages = []
+
+            def emit(self, record):
+                self.messages.append(record.getMessage())
+
+        return _Handler()

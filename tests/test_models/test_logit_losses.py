@@ -75,6 +75,18 @@ def test_dist_equals_inter_plus_intra_pearson():
     assert DISTLoss()(_t(S), _t(S)).item() == pytest.approx(0, abs=1e-5)
 
 
+def test_dist_kl_term_adds_hintons_kd_at_the_same_temperature():
+    got = DISTLoss(beta=2.0, gamma=2.0, temperature=TEMP, loss_weight=0.5,
+                   kl_weight=0.25)(_t(S), _t(T_))
+    expected = (0.5 * np_dist(S, T_, 2.0, 2.0, TEMP) +
+                0.25 * REFERENCE['KDLoss'])  # T² KL at T = 4, batchmean
+    assert got.item() == pytest.approx(expected, abs=1e-9)
+    # the KL term alone (beta = gamma = 0) is Hinton KD's reference value
+    kl_only = DISTLoss(beta=0.0, gamma=0.0, temperature=TEMP, kl_weight=1.0)
+    assert kl_only(_t(S), _t(T_)).item() == pytest.approx(
+        REFERENCE['KDLoss'], abs=1e-9)
+
+
 @pytest.mark.parametrize('loss', [
     KDLoss(temperature=4.0),
     LogitStdKDLoss(temperature=2.0),

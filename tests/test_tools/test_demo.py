@@ -2,7 +2,6 @@
 import glob
 import hashlib
 import json
-import logging
 import os.path as osp
 import runpy
 import sys
@@ -12,6 +11,7 @@ import torch
 from mmengine.logging import MMLogger
 
 from medkd.utils.checkpoint import safe_load
+from conftest import LogRecords
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -61,16 +61,6 @@ def test_demo_kd_trains_teacher_once_students_per_seed_and_reuses_runs(
     assert osp.getmtime(teacher_dir / 'epoch_1.pth') == mtime  # reused
 
 
-class _Records(logging.Handler):
-
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 @pytest.mark.parametrize(
     'method', ['gated', 'checkpoint_sequence', 'teacher_assistant', 'mm_mimo'])
 def test_every_demo_method_runs_from_scratch(method, tmp_path, monkeypatch):
@@ -84,7 +74,7 @@ def test_every_demo_method_runs_from_scratch(method, tmp_path, monkeypatch):
             str(tmp_path / 'demo'), '--data-root', str(tmp_path / 'data'),
             '--json', str(tmp_path / 'record.json'), '--cfg-options', *small]
     monkeypatch.setattr(sys, 'argv', argv)
-    records = _Records()
+    records = LogRecords()
     MMLogger.get_instance('medkd_demo').addHandler(records)
     try:
         runpy.run_path(osp.join(ROOT, 'tools', 'demo.py'),

@@ -1,6 +1,5 @@
 """Losses that cannot train a head are refused at build time, and label-aware
 terms read the mixed targets of Mixup / CutMix batches."""
-import logging
 
 import pytest
 import torch
@@ -9,7 +8,7 @@ from mmpretrain.structures import DataSample
 
 from medkd.models.distillers.gated_multi_teacher import soft_nll
 from medkd.registry import MODELS
-from conftest import tiny_classifier
+from conftest import LogRecords, tiny_classifier
 
 
 def _grad_norm(loss_cfg, num_classes, seed=0):
@@ -55,19 +54,9 @@ def test_logit_standardisation_is_refused_for_a_binary_student():
     _kd(3, dict(type='LogitStdKDLoss'))  # more classes: fine
 
 
-class _Records(logging.Handler):
-
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
 def test_dist_drops_its_inter_class_term_for_a_binary_student():
     from mmengine.logging import MMLogger
-    records = _Records()
+    records = LogRecords()
     logger = MMLogger.get_current_instance()
     logger.addHandler(records)
     try:
