@@ -79,7 +79,7 @@ def test_the_code_fingerprint_follows_medkds_source(tmp_path, monkeypatch):
     before = seeds.code_fingerprint()
     assert before == seeds.code_fingerprint()
     copy = tmp_path / 'medkd'
-    shutil.copytree(osp.dirname(medkd.__file__), copy)
+    shutil.copytree(osp.dirname(medkd.__file__), copy, symlinks=True)
     monkeypatch.setattr(medkd, '__file__', str(copy / '__init__.py'))
     assert seeds.code_fingerprint() == before
     with open(copy / 'models' / 'calibration.py', 'a') as f:
