@@ -217,9 +217,9 @@ def build_kd_loss(kd_loss: Optional[dict],
                         scale_by_t2=True) if sigmoid else
                    dict(type='KDLoss', temperature=temperature))
     loss = MODELS.build(kd_loss)
-    kinds = getattr(loss, 'head_kinds', ('softmax', 'sigmoid'))
-    if ('sigmoid' if sigmoid else 'softmax') not in kinds:
-        fitting = ('SoftBCELoss' if sigmoid else
+    kinds = getattr(loss, 'head_kinds', ('softmax', 'multi_label'))
+    if kind not in kinds:
+        fitting = ('SoftBCELoss or MultiLabelDISTLoss' if sigmoid else
                    'KDLoss, LogitStdKDLoss, DKDLoss or DISTLoss')
         raise ValueError(
             f'model.{key}: {type(loss).__name__} applies to {kinds} heads, '
@@ -240,6 +240,13 @@ def build_kd_loss(kd_loss: Optional[dict],
             f'so it is dropped (beta {loss.beta} -> 0); the intra-class term '
             'trains the student.')
         loss.beta = 0.0
+    if (sigmoid and name == 'MultiLabelDISTLoss' and loss.beta
+            and head_num_classes(classifier) == 1):
+        raise ValueError(
+            f'model.{key}: MultiLabelDISTLoss on a one-label sigmoid student: '
+            'the inter-label term correlates each sample\'s label scores, '
+            f'which needs at least 2 labels. Set {key}.beta=0 (the '
+            'intra-label term alone) or use SoftBCELoss.')
     if batch_augments and getattr(loss, 'needs_labels', False):
         raise ValueError(
             f'model.{key}: {name} reads each sample\'s class label, but '

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from medkd.models.gates.declarations import gate_uses_teacher_outputs
+from medkd.models.losses import SoftLabelLoss
 from medkd.registry import MODELS
 from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
                    head_kind)
@@ -21,6 +22,16 @@ def soft_nll(probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return -(targets.to(log_p) * log_p).sum(1).mean()
 
 
+def has_weighted_form(loss) -> bool:
+    """Whether a soft-label loss implements
+    :meth:`~medkd.models.losses.SoftLabelLoss.weighted` (directly or through
+    its per-sample losses)."""
+    kind = type(loss)
+    return isinstance(loss, SoftLabelLoss) and (
+        kind.weighted is not SoftLabelLoss.weighted
+        or kind.sample_losses is not SoftLabelLoss.sample_losses)
+
+
 @MODELS.register_module()
 class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
     """Distillation from K frozen teachers mixed by a learned per-sample gate.
@@ -34,14 +45,30 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
             \\mathrm{softmax}(z_s / T)) + w_{cls} \\cdot
             \\mathrm{CE}(z_s, y)
 
-    Probabilities are mixed, not logits: each teacher's logits are first
+    ``teacher_mixing='probs'`` (the paper's form, the default) mixes the
+    teachers' probabilities, not their logits: each teacher's logits are first
     turned into the ``kd_loss``'s own target distribution
     (:meth:`~medkd.models.losses.SoftLabelLoss.soften`: ``softmax(z_k / T)``
     for ``KDLoss``, ``DKDLoss`` and ``DISTLoss``; the standardised
     ``softmax(Z(z_k) / T)`` for ``LogitStdKDLoss``, i.e. every teacher is
     standardised before mixing; ``σ(z_k / T)`` for ``SoftBCELoss``), then
     the mixture is given to the loss with ``teacher_is_prob=True`` and the
-    labels. ``p_T`` is not detached from the gate, so the gate
+    labels. ``teacher_mixing='losses'`` keeps one loss per teacher and mixes
+    the losses instead (the form of CA-MKD's official code):
+
+    .. math::
+        L_{kd} = \\frac{1}{s} \\sum_k \\mathrm{loss}_w(z_s, z_k;
+            w_{:,k})
+
+    with :meth:`~medkd.models.losses.SoftLabelLoss.weighted`, the batch loss
+    in which sample ``i`` counts ``w_k(x_i)`` (per-sample losses:
+    ``(1/N) Σ_i w_ik ℓ_ik``; DIST: its intra-class correlation weighted per
+    sample), and ``s = 1`` or, with ``teacher_loss_norm='num_teachers'``,
+    ``s = K`` (CA-MKD's official ``1 / (N · K)``). With a relation loss such
+    as DIST the difference matters: the mixture of two sharp, different
+    class rankings is a blurred ranking, while per-teacher losses ask the
+    student to follow each teacher's ranking where its weight is high. The
+    gate's weights are not detached, so the gate
     learns through the distillation term only (teacher outputs are
     detached). The gate and the student share the optimizer.
 
@@ -72,6 +99,13 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
             teachers). Defaults to ``KDLoss`` for softmax heads and
             ``SoftBCELoss`` (with ``T²``) for sigmoid heads, at
             ``default_temperature`` (4, the paper's).
+        teacher_mixing (str): ``'probs'`` (the loss of the mixture) or
+            ``'losses'`` (the mixture of per-teacher losses). Defaults to
+            ``'probs'``.
+        teacher_loss_norm (str): With ``teacher_mixing='losses'``: ``'sum'``
+            (``s = 1``: one teacher's loss scale, as ``'probs'``) or
+            ``'num_teachers'`` (``s = K``, CA-MKD's official code).
+            Defaults to ``'sum'``.
         gate_entropy_weight (float): Weight of a bonus for high gate entropy
             (against collapse onto one teacher). Defaults to 0 (off).
         gate_ce_weight (float): Weight of the cross-entropy of the mixed
@@ -102,6 +136,8 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
                  cls_weight: float = 0.1,
                  kd_weight: float = 0.9,
                  kd_loss: Optional[dict] = None,
+                 teacher_mixing: str = 'probs',
+                 teacher_loss_norm: str = 'sum',
                  gate_entropy_weight: float = 0.0,
                  gate_ce_weight: float = 0.0,
                  gate_kd_grad: bool = True,
@@ -130,6 +166,31 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
         self.kd_loss = build_kd_loss(kd_loss, self.student,
                                      self.default_temperature,
                                      batch_augments=self.batch_augmented)
+        if teacher_mixing not in ('probs', 'losses'):
+            raise ValueError(
+                "model.teacher_mixing must be 'probs' (the loss of the "
+                "teachers' mixture) or 'losses' (the mixture of per-teacher "
+                f'losses), got {teacher_mixing!r}')
+        if teacher_loss_norm not in ('sum', 'num_teachers'):
+            raise ValueError(
+                "model.teacher_loss_norm must be 'sum' or 'num_teachers', "
+                f'got {teacher_loss_norm!r}')
+        if teacher_loss_norm != 'sum' and teacher_mixing != 'losses':
+            raise ValueError(
+                f'model.teacher_loss_norm={teacher_loss_norm!r} scales the '
+                "per-teacher losses of teacher_mixing='losses', but "
+                f'model.teacher_mixing is {teacher_mixing!r}. Remove '
+                "teacher_loss_norm or set teacher_mixing='losses'.")
+        if teacher_mixing == 'losses' and not has_weighted_form(self.kd_loss):
+            raise ValueError(
+                "model.teacher_mixing='losses' weighs each sample of each "
+                "teacher's loss, but model.kd_loss "
+                f'({type(self.kd_loss).__name__}) has no per-sample or '
+                "weighted form. Use teacher_mixing='probs' or a loss with "
+                'one (KDLoss, LogitStdKDLoss, DKDLoss, DISTLoss, SoftBCELoss, '
+                'MultiLabelDISTLoss).')
+        self.teacher_mixing = teacher_mixing
+        self.teacher_loss_norm = teacher_loss_norm
         self.gate_entropy_weight = gate_entropy_weight
         self.gate_ce_weight = gate_ce_weight
         trainable_gate = any(p.requires_grad for p in self.gate.parameters())
@@ -157,16 +218,14 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
         else:
             teacher_logits, weights = self.gate_teachers(inputs, data_samples)
             student_logits = self.student(inputs, mode='tensor')
-        mixed = self.mix(teacher_logits,
-                         weights if self.gate_kd_grad else weights.detach(),
-                         self.kd_loss.soften)
         losses = dict(
             **feature_losses,
             loss_cls=self.cls_weight *
             self.student_cls_loss(student_logits, data_samples),
-            loss_kd=self.kd_weight * self.kd_loss(
-                student_logits, mixed, labels=self.hard_labels(data_samples),
-                teacher_is_prob=True))
+            loss_kd=self.kd_weight * self.teacher_loss(
+                student_logits, teacher_logits,
+                weights if self.gate_kd_grad else weights.detach(),
+                self.hard_labels(data_samples)))
         entropy = -(weights * weights.clamp_min(1e-12).log()).sum(1)
         if self.gate_entropy_weight:
             losses['loss_gate_entropy'] = \
@@ -179,6 +238,24 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
         for name, mean_weight in zip(self.teachers, weights.mean(0)):
             losses[f'gate_w_{name}'] = mean_weight.detach()
         return losses
+
+    def teacher_loss(self, student_logits: torch.Tensor,
+                     teacher_logits: torch.Tensor, weights: torch.Tensor,
+                     labels: torch.Tensor) -> torch.Tensor:
+        """The distillation term (before ``kd_weight``) for ``(N, K, C)``
+        teacher logits and ``(N, K)`` gate weights, in the form
+        ``teacher_mixing`` selects."""
+        if self.teacher_mixing == 'probs':
+            mixed = self.mix(teacher_logits, weights, self.kd_loss.soften)
+            return self.kd_loss(student_logits, mixed, labels=labels,
+                                teacher_is_prob=True)
+        total = sum(
+            self.kd_loss.weighted(student_logits, teacher_logits[:, k],
+                                  weights[:, k], labels=labels)
+            for k in range(teacher_logits.size(1)))
+        if self.teacher_loss_norm == 'num_teachers':
+            total = total / teacher_logits.size(1)
+        return total
 
     def predict_needs_teachers(self) -> bool:
         """Also when the gate weighs the teachers by their outputs."""

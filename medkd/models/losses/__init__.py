@@ -1,5 +1,5 @@
 from .at_loss import ATLoss
-from .dist_loss import DISTLoss
+from .dist_loss import DISTLoss, MultiLabelDISTLoss
 from .dkd_loss import DKDLoss
 from .feature_kl import FeatureKLLoss
 from .fitnets_loss import FitNetsLoss
@@ -9,6 +9,6 @@ from .wasserstein import WassersteinFeatureLoss
 
 __all__ = [
     'ATLoss', 'DISTLoss', 'DKDLoss', 'FeatureKLLoss', 'FitNetsLoss',
-    'KDLoss', 'LogitStdKDLoss',
+    'KDLoss', 'LogitStdKDLoss', 'MultiLabelDISTLoss',
     'SoftBCELoss', 'SoftLabelLoss', 'WassersteinFeatureLoss'
 ]

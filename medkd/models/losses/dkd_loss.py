@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 
 from medkd.registry import MODELS
-from .kd_loss import SoftLabelLoss, _reduce
+from .kd_loss import SoftLabelLoss
 
 
 def _binary_kl(p_t: torch.Tensor, log_p_s: torch.Tensor,
@@ -69,13 +69,13 @@ class DKDLoss(SoftLabelLoss):
         epoch = MessageHub.get_current_instance().get_info('epoch', 0)
         return min((epoch + 1) / self.warmup_epochs, 1.0)
 
-    def forward(self,
-                student_logits: torch.Tensor,
-                teacher_logits: torch.Tensor,
-                labels: Optional[torch.Tensor] = None,
-                teacher_is_prob: bool = False,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Compute the loss.
+    def sample_losses(self,
+                      student_logits: torch.Tensor,
+                      teacher_logits: torch.Tensor,
+                      labels: Optional[torch.Tensor] = None,
+                      teacher_is_prob: bool = False,
+                      mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The per-sample loss ``(N,)``.
 
         Args:
             student_logits (Tensor): ``(N, C)`` student logits.
@@ -87,7 +87,6 @@ class DKDLoss(SoftLabelLoss):
                 probabilities.
             mask (Tensor, optional): Must be None (softmax loss).
         """
-        self.check_inputs(labels, mask)
         T = self.temperature
         target = F.one_hot(labels.long(), student_logits.size(1)).bool()
         # student, in log space: log p, log p_t, log(1 - p_t), log p̂
@@ -109,5 +108,4 @@ class DKDLoss(SoftLabelLoss):
         tckd = _binary_kl(pt_t, log_pt_s, log_rest_s)
         nckd = F.kl_div(log_hat_s, hat_t, reduction='none').sum(1)
         per_sample = T**2 * (self.alpha * tckd + self.beta * nckd)
-        return self.loss_weight * self.warmup_factor() * _reduce(
-            per_sample, self.reduction)
+        return self.loss_weight * self.warmup_factor() * per_sample

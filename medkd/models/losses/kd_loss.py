@@ -12,7 +12,10 @@ A distiller whose teacher is a mixture (``GatedMultiTeacher`` mixes the
 teachers' probabilities) turns each teacher's logits into the loss's own
 target distribution with :meth:`SoftLabelLoss.soften` (e.g. standardised,
 then ``softmax(· / T)`` for ``LogitStdKDLoss``), mixes those, and passes the
-mixture with ``teacher_is_prob=True``.
+mixture with ``teacher_is_prob=True``. A distiller that weighs one loss per
+teacher instead (``GatedMultiTeacher(teacher_mixing='losses')``) calls
+:meth:`SoftLabelLoss.weighted` once per teacher with that teacher's
+per-sample weights.
 """
 from typing import Optional
 
@@ -39,8 +42,9 @@ class SoftLabelLoss(nn.Module):
 
     Class attributes a distiller checks when it is built:
 
-    - ``head_kinds``: the head kinds (``'softmax'``, ``'sigmoid'``) the loss
-      applies to.
+    - ``head_kinds``: the head kinds the loss applies to (``'softmax'``,
+      ``'multi_label'``: the values of
+      :func:`~medkd.models.distillers.base.head_kind`).
     - ``needs_labels``: whether :meth:`forward` needs ``labels``.
 
     Args:
@@ -70,13 +74,65 @@ class SoftLabelLoss(nn.Module):
         ``(N, C)`` logits → ``(N, C)`` probabilities (``softmax(z / T)``)."""
         return F.softmax(teacher_logits / self.temperature, dim=1)
 
+    def sample_losses(self,
+                      student_logits: torch.Tensor,
+                      teacher_logits: torch.Tensor,
+                      labels: Optional[torch.Tensor] = None,
+                      teacher_is_prob: bool = False,
+                      mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The ``(N,)`` per-sample losses whose reduction is
+        :meth:`forward` (``loss_weight`` included)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} has no per-sample form')
+
+    def forward(self,
+                student_logits: torch.Tensor,
+                teacher_logits: torch.Tensor,
+                labels: Optional[torch.Tensor] = None,
+                teacher_is_prob: bool = False,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Compute the loss.
+
+        Args:
+            student_logits (Tensor): ``(N, C)`` student logits.
+            teacher_logits (Tensor): ``(N, C)`` teacher logits, or, with
+                ``teacher_is_prob=True``, teacher probabilities already
+                softened by :meth:`soften` (e.g. a gated mixture).
+            labels (Tensor, optional): ``(N,)`` class indices (for the
+                losses with ``needs_labels``).
+            teacher_is_prob (bool): Whether ``teacher_logits`` holds
+                probabilities.
+            mask (Tensor, optional): ``(N, L)`` per-label mask, sigmoid
+                losses only (0: ignored).
+        """
+        self.check_inputs(labels, mask)
+        return _reduce(
+            self.sample_losses(student_logits, teacher_logits, labels,
+                               teacher_is_prob, mask), self.reduction)
+
+    def weighted(self,
+                 student_logits: torch.Tensor,
+                 teacher_logits: torch.Tensor,
+                 sample_weights: torch.Tensor,
+                 labels: Optional[torch.Tensor] = None,
+                 teacher_is_prob: bool = False,
+                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The batch loss with per-sample weights ``(N,)``:
+        ``(1 / N) Σ_i w_i ℓ_i`` (``w_i = 1`` gives the ``'batchmean'``
+        loss). ``GatedMultiTeacher(teacher_mixing='losses')`` sums it over
+        the teachers, ``w_i`` being teacher k's gate weight for sample i."""
+        self.check_inputs(labels, mask)
+        per_sample = self.sample_losses(student_logits, teacher_logits,
+                                        labels, teacher_is_prob, mask)
+        return (sample_weights.to(per_sample) * per_sample).mean()
+
     def check_inputs(self, labels: Optional[torch.Tensor],
                      mask: Optional[torch.Tensor]) -> None:
         name = type(self).__name__
         if self.needs_labels and labels is None:
             raise ValueError(f'{name} needs the labels: call it with '
                              'labels=<(N,) class indices>.')
-        if mask is not None and 'sigmoid' not in self.head_kinds:
+        if mask is not None and 'multi_label' not in self.head_kinds:
             raise ValueError(f'{name} is a softmax loss: a per-label mask '
                              'applies to sigmoid (multi-label) heads only.')
 
@@ -99,32 +155,20 @@ class KDLoss(SoftLabelLoss):
             (per-sample losses of shape ``(N,)``).
     """
 
-    def forward(self,
-                student_logits: torch.Tensor,
-                teacher_logits: torch.Tensor,
-                labels: Optional[torch.Tensor] = None,
-                teacher_is_prob: bool = False,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Compute the loss.
-
-        Args:
-            student_logits (Tensor): ``(N, C)`` student logits.
-            teacher_logits (Tensor): ``(N, C)`` teacher logits, or, with
-                ``teacher_is_prob=True``, teacher probabilities already
-                softened by :meth:`soften` (e.g. a gated mixture).
-            labels (Tensor, optional): ``(N,)`` class indices (unused).
-            teacher_is_prob (bool): Whether ``teacher_logits`` holds
-                probabilities.
-            mask (Tensor, optional): Must be None (softmax loss).
-        """
-        self.check_inputs(labels, mask)
+    def sample_losses(self,
+                      student_logits: torch.Tensor,
+                      teacher_logits: torch.Tensor,
+                      labels: Optional[torch.Tensor] = None,
+                      teacher_is_prob: bool = False,
+                      mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``w · T² · KL(p_t || p_s)`` per sample, ``(N,)``; arguments as
+        :meth:`SoftLabelLoss.forward` (``mask`` must be None)."""
         p_teacher = teacher_logits if teacher_is_prob else self.soften(
             teacher_logits)
         kl = F.kl_div(
             self.student_log_probs(student_logits), p_teacher,
             reduction='none').sum(dim=1)
-        return self.loss_weight * self.temperature**2 * _reduce(
-            kl, self.reduction)
+        return self.loss_weight * self.temperature**2 * kl
 
     def student_log_probs(self, student_logits: torch.Tensor) -> torch.Tensor:
         """``log softmax(z_s / T)``."""
@@ -150,7 +194,7 @@ class SoftBCELoss(SoftLabelLoss):
         reduction (str): ``'batchmean'`` (default), ``'sum'`` or ``'none'``.
     """
 
-    head_kinds = ('sigmoid', )
+    head_kinds = ('multi_label', )
 
     def __init__(self,
                  temperature: float = 1.0,
@@ -164,23 +208,15 @@ class SoftBCELoss(SoftLabelLoss):
         """``σ(z_t / T)`` per label."""
         return torch.sigmoid(teacher_logits / self.temperature)
 
-    def forward(self,
-                student_logits: torch.Tensor,
-                teacher_logits: torch.Tensor,
-                labels: Optional[torch.Tensor] = None,
-                teacher_is_prob: bool = False,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Compute the loss.
-
-        Args:
-            student_logits (Tensor): ``(N, L)`` student logits.
-            teacher_logits (Tensor): ``(N, L)`` teacher logits, or
-                probabilities ``σ(z_t / T)`` with ``teacher_is_prob=True``.
-            labels (Tensor, optional): Unused.
-            teacher_is_prob (bool): Whether ``teacher_logits`` holds
-                probabilities.
-            mask (Tensor, optional): ``(N, L)``; entries with 0 are ignored.
-        """
+    def sample_losses(self,
+                      student_logits: torch.Tensor,
+                      teacher_logits: torch.Tensor,
+                      labels: Optional[torch.Tensor] = None,
+                      teacher_is_prob: bool = False,
+                      mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The label-summed soft BCE per sample, ``(N,)``: ``(N, L)``
+        logits, or probabilities ``σ(z_t / T)`` with
+        ``teacher_is_prob=True``; ``mask`` ``(N, L)`` (0: ignored)."""
         T = self.temperature
         target = teacher_logits if teacher_is_prob else self.soften(
             teacher_logits)
@@ -189,5 +225,4 @@ class SoftBCELoss(SoftLabelLoss):
         if mask is not None:
             bce = bce * mask
         scale = T**2 if self.scale_by_t2 else 1.0
-        return self.loss_weight * scale * _reduce(bce.sum(dim=1),
-                                                  self.reduction)
+        return self.loss_weight * scale * bce.sum(dim=1)

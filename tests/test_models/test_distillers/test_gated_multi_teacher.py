@@ -246,3 +246,112 @@ def test_temperature_has_one_source_the_kd_loss():
     logits = torch.tensor([[[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]])
     mixed = model.mix(logits, torch.tensor([[1.0, 0.0]]), model.kd_loss.soften)
     torch.testing.assert_close(mixed[0], F.softmax(logits[0, 0] / 3, 0))
+
+
+class _FixedWeights(nn.Module):
+    """A gate returning given (N, K) weights."""
+
+    def __init__(self, weights):
+        super().__init__()
+        self.weights = weights
+
+    def forward(self, x, teacher_probs=None, labels=None):
+        return self.weights
+
+
+def _kl_per_sample(z_t, z_s, T):
+    p_t = F.softmax(z_t / T, 1)
+    return T**2 * (p_t * (p_t.log() - F.log_softmax(z_s / T, 1))).sum(1)
+
+
+@pytest.mark.parametrize('norm,scale', [('sum', 1.0), ('num_teachers', 1 / 3)])
+def test_teacher_mixing_losses_is_the_weighted_sum_of_per_teacher_losses(
+        norm, scale):
+    T = 2.0
+    model = _gated(3, kd_weight=0.7, cls_weight=0.3, teacher_mixing='losses',
+                   teacher_loss_norm=norm,
+                   kd_loss=dict(type='KDLoss', temperature=T))
+    g = torch.Generator().manual_seed(1)
+    weights = torch.softmax(torch.randn(6, 3, generator=g), 1)
+    model.gate = _FixedWeights(weights)
+    inputs, samples, _ = _batch()
+    losses = model.loss(inputs, samples)
+    z_s = model.student(inputs, mode='tensor')
+    with torch.no_grad():
+        z_t = [getattr(model.teachers, f't{k}')(inputs, mode='tensor')
+               for k in range(3)]
+    expected = sum((weights[:, k] * _kl_per_sample(z_t[k], z_s, T)).mean()
+                   for k in range(3))
+    torch.testing.assert_close(losses['loss_kd'], 0.7 * scale * expected)
+    # ... which is not the loss of the mixture ('probs')
+    mixed = sum(weights[:, k:k + 1] * F.softmax(z_t[k] / T, 1)
+                for k in range(3))
+    of_mixture = T**2 * (mixed * (mixed.log() - F.log_softmax(z_s / T, 1))
+                         ).sum(1).mean()
+    assert abs(losses['loss_kd'].item() - 0.7 * of_mixture.item()) > 1e-4
+
+
+def test_camkd_with_per_teacher_losses_matches_the_official_formula():
+    """CA-MKD's official train_student.py: attention = (1 - softmax_k(CE_k))
+    / (K - 1), loss_div = Σ_{k,i} attention_ki · KL_ki(T) / (N · K)."""
+    T = 4.0
+    model = _gated(2, gate=dict(type='CAMKDGate'), kd_weight=1.0,
+                   cls_weight=1.0, teacher_mixing='losses',
+                   teacher_loss_norm='num_teachers',
+                   kd_loss=dict(type='KDLoss', temperature=T))
+    inputs, samples, labels = _batch()
+    losses = model.loss(inputs, samples)
+    z_s = model.student(inputs, mode='tensor')
+    with torch.no_grad():
+        z_t = torch.stack([model.teachers.t0(inputs, mode='tensor'),
+                           model.teachers.t1(inputs, mode='tensor')])
+    ce = torch.stack([F.cross_entropy(z, labels, reduction='none')
+                      for z in z_t])  # (K, N)
+    attention = (1.0 - F.softmax(ce, dim=0)) / (2 - 1)
+    kl_div = torch.stack([_kl_per_sample(z, z_s, T) for z in z_t])
+    official = (attention * kl_div).sum() / (6 * 2)
+    torch.testing.assert_close(losses['loss_kd'], official)
+
+
+def test_per_teacher_dist_of_identical_teachers_is_the_single_teacher_loss():
+    torch.manual_seed(0)
+    model = MODELS.build(
+        dict(type='GatedMultiTeacher', student=tiny_classifier(),
+             teachers=dict(t0=dict(model=tiny_classifier()),
+                           t1=dict(model=tiny_classifier())),
+             teacher_mixing='losses',
+             kd_loss=dict(type='DISTLoss', temperature=4.0)))
+    model.init_weights()
+    model.teachers.t1.load_state_dict(model.teachers.t0.state_dict())
+    model.gate = _FixedWeights(torch.full((6, 2), 0.5))
+    inputs, samples, _ = _batch()
+    losses = model.loss(inputs, samples)
+    z_s = model.student(inputs, mode='tensor')
+    with torch.no_grad():
+        z_t = model.teachers.t0(inputs, mode='tensor')
+    single = model.kd_loss(z_s, z_t)
+    torch.testing.assert_close(losses['loss_kd'], model.kd_weight * single)
+
+
+def test_teacher_mixing_options_are_refused_with_the_key():
+    with pytest.raises(ValueError, match="teacher_mixing must be 'probs'"):
+        _gated(2, teacher_mixing='logits')
+    with pytest.raises(ValueError, match='teacher_loss_norm'):
+        _gated(2, teacher_loss_norm='num_teachers')
+    with pytest.raises(ValueError, match='teacher_loss_norm must be'):
+        _gated(2, teacher_mixing='losses', teacher_loss_norm='mean')
+
+    from medkd.models.losses import SoftLabelLoss
+
+    @MODELS.register_module(force=True)
+    class _BatchOnlyLoss(SoftLabelLoss):
+
+        def forward(self, s, t, labels=None, teacher_is_prob=False,
+                    mask=None):
+            return (s - t).pow(2).mean()
+
+    with pytest.raises(ValueError, match="no per-sample or weighted form"):
+        _gated(2, teacher_mixing='losses',
+               kd_loss=dict(type='_BatchOnlyLoss'))
+    # the loss of the mixture needs none
+    _gated(2, kd_loss=dict(type='_BatchOnlyLoss'))
