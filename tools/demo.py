@@ -105,6 +105,68 @@ METHODS['mm_mimo'] = [
 ]
 
 
+# The gated method's premise, on data built for it: two class-expert
+# teachers (each trained with the labels of one pair of classes swapped), so
+# that a per-sample weighting has to pick the right expert for each cell.
+PREMISE_TEACHERS = {'swap23': 'expert teacher A (eosinophil/monocyte swapped)',
+                    'swap01': 'expert teacher B (neutrophil/lymphocyte swapped)'}
+METHODS['gated_premise'] = [
+    (PREMISE_TEACHERS['swap23'], 'premise_teacher_swap23_cells.py', {}),
+    (PREMISE_TEACHERS['swap01'], 'premise_teacher_swap01_cells.py', {}),
+    ('student alone (tiny convnet)', 'convnet_student_cells.py', {}),
+    ('student + DIST KD from teacher A', 'premise_dist_from_swap23_cells.py',
+     {'convnet_wide': PREMISE_TEACHERS['swap23']}),
+    ('student + DIST KD from teacher B', 'premise_dist_from_swap01_cells.py',
+     {'convnet_wide': PREMISE_TEACHERS['swap01']}),
+    ('student + mean of the teachers (MeanGate)',
+     'premise_gated_mean_cells.py', PREMISE_TEACHERS),
+    ('student + CA-MKD logit term (CAMKDGate, per-teacher losses / K)',
+     'premise_gated_camkd_cells.py', PREMISE_TEACHERS),
+    ('student + gated KD, gate trained by gate CE only',
+     'premise_gated_gate_ce_cells.py', PREMISE_TEACHERS),
+    ('student + gated KD, per-teacher losses',
+     'premise_gated_losses_cells.py', PREMISE_TEACHERS),
+    ("student + gated KD, the paper's gate (the shipped recipe)",
+     'premise_gated_cells.py', PREMISE_TEACHERS),
+]
+
+
+SYNTHETIC_KEYS = ('num_classes', 'num_per_class', 'image_size', 'seed')
+
+
+def prepare_premise_teacher(cfg: Config) -> None:
+    """Write the label-swapped training list of a premise teacher.
+
+    A premise teacher config trains on an mmpretrain ``CustomDataset`` list
+    (``<path> <label>`` lines, ``ann_file`` below ``data_root``) of the
+    demo's synthetic cells with the labels of ``premise_swap`` exchanged.
+    The list is written for the synthetic tree its val split reads (the
+    demo's ``--data-root`` and ``--cfg-options`` included; synthetic
+    parameters given to the list dataset move to that tree)."""
+    import csv
+
+    from medkd.datasets.synthetic import (generate_synthetic_cells,
+                                          synthetic_tree_dir)
+    train = cfg.train_dataloader.dataset
+    val = cfg.val_dataloader.dataset
+    params = {k: val[k] for k in SYNTHETIC_KEYS if k in val}
+    for key in SYNTHETIC_KEYS:
+        train.pop(key, None)
+    tree = synthetic_tree_dir(val.data_root, **params)
+    generate_synthetic_cells(tree, **params)
+    train.data_root = val.data_root
+    with open(osp.join(tree, 'train.csv')) as f:
+        rows = list(csv.DictReader(f))
+    a, b = cfg.premise_swap
+    swap = {a: b, b: a}
+    path = osp.join(train.data_root, train.ann_file)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.writelines(f"{osp.basename(tree)}/{row['brightfield']} "
+                     f"{swap.get(int(row['label']), int(row['label']))}\n"
+                     for row in rows)
+
+
 # TeacherAssistant (seed 004) on the 5 multi-label cell attributes:
 # teacher -> assistant -> student, and the student alone / from the teacher.
 METHODS['teacher_assistant'] = [
@@ -116,6 +178,12 @@ METHODS['teacher_assistant'] = [
      {'teacher': 'teacher (ResNet-18)'}),
     ('student from assistant', 'ta_student_from_assistant_cells.py',
      {'assistant': 'assistant (mid convnet) from teacher'}),
+    ('student from teacher, multi-label DIST + features',
+     'ta_student_mldist_from_teacher_cells.py',
+     {'teacher': 'teacher (ResNet-18)'}),
+    ('student from teacher, multi-label DIST (logits only)',
+     'ta_student_mldist_logits_from_teacher_cells.py',
+     {'teacher': 'teacher (ResNet-18)'}),
 ]
 
 
@@ -162,6 +230,8 @@ def stage_config(config: str, args, teacher_ckpts: dict,
         set_data_root(cfg, args.data_root)
     if args.epochs:
         cfg.train_cfg.max_epochs = args.epochs
+    if cfg.get('premise_swap'):
+        prepare_premise_teacher(cfg)
     for name, ckpt in teacher_ckpts.items():
         cfg.model.teachers[name].ckpt = ckpt
     if route_manifest:  # keep the config's other route settings (interval)

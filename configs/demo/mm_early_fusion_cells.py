@@ -5,7 +5,7 @@
 _base_ = [
     '../_base_/models/convnet_mm_cells.py',
     '../_base_/datasets/synthetic_multimodal_cells.py',
-    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
 ]
 model = dict(
     _base_.convnet_mm_cells,

@@ -2,11 +2,15 @@
 # 4 heads; in training slot m holds modality m of an independently drawn
 # cell (MIMOSampler, rho=0), L_M = sum_m CE(z_m, y_m); at test time every slot
 # holds the same cell and the 4 softmax outputs are averaged.
+# Schedule: 30 epochs with every cell twice per slot per epoch
+# (MIMOSampler repeats=2, the MIMO paper's batch repetition); at 12 epochs
+# and one repetition MM-MIMO alone had not converged (test accuracy
+# 56.42 +- 5.84 over 3 seeds). The fusion baselines train 30 epochs too.
 #   python tools/train.py configs/demo/mm_mimo_cells.py
 _base_ = [
     '../_base_/models/convnet_mm_cells.py',
     '../_base_/datasets/synthetic_multimodal_cells.py',
-    '../_base_/schedules/adam_demo.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/adam_demo_long.py', '../_base_/default_runtime.py'
 ]
 model = dict(
     type='MIMOClassifier',
@@ -17,7 +21,7 @@ model = dict(
     head=dict(type='MIMOClsHead', num_classes=_base_.num_classes,
               in_channels=_base_.convnet_mm_cells.head.in_channels))
 train_dataloader = dict(
-    sampler=dict(type='MIMOSampler', rho=0.0, repeats=1),
+    sampler=dict(type='MIMOSampler', rho=0.0, repeats=2),
     dataset=dict(
         _delete_=True,
         type='MIMODataset',

@@ -7,7 +7,7 @@
 _base_ = ['./mm_mimo_cells.py']
 # Default teacher path: where `tools/demo.py` trains the teacher (or
 # train it with `tools/train.py <teacher config> --work-dir <that dir>`).
-teacher_ckpt = 'work_dirs/demo/mm_late_fusion_cells/epoch_12.pth'
+teacher_ckpt = 'work_dirs/demo/mm_late_fusion_cells/epoch_30.pth'
 member = _base_.convnet_mm_cells
 model = dict(
     _delete_=True,

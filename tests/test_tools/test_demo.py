@@ -62,7 +62,8 @@ def test_demo_kd_trains_teacher_once_students_per_seed_and_reuses_runs(
 
 
 @pytest.mark.parametrize(
-    'method', ['gated', 'checkpoint_sequence', 'teacher_assistant', 'mm_mimo'])
+    'method', ['gated', 'gated_premise', 'checkpoint_sequence',
+               'teacher_assistant', 'mm_mimo'])
 def test_every_demo_method_runs_from_scratch(method, tmp_path, monkeypatch):
     """Each method's demo, one epoch a stage on tiny fresh data, prints its
     table (the kd demo is the test above)."""
@@ -106,3 +107,18 @@ def test_every_demo_method_runs_from_scratch(method, tmp_path, monkeypatch):
         test = json.loads(open(found[0]).read())['test']
         accuracy = test['medical/accuracy']
         assert 0 <= accuracy <= 100
+    if method == 'gated_premise':  # the teachers learnt swapped labels
+        lists = {p.name: p.read_text().splitlines()
+                 for p in (tmp_path / 'data' / 'premise').iterdir()}
+        assert sorted(lists) == ['train_swap_0_1.txt', 'train_swap_2_3.txt']
+        train_csv = glob.glob(str(tmp_path / 'data' / '*' / 'train.csv'))
+        truth = {r.split(',')[2]: int(r.split(',')[1])
+                 for r in open(train_csv[0]).read().splitlines()[1:]}
+        assert len(truth) == 4 * 12
+        for name, (a, b) in (('train_swap_2_3.txt', (2, 3)),
+                             ('train_swap_0_1.txt', (0, 1))):
+            swapped = {osp.relpath(line.split()[0], osp.basename(
+                osp.dirname(train_csv[0]))): int(line.split()[1])
+                for line in lists[name]}
+            swap = {a: b, b: a}
+            assert swapped == {k: swap.get(v, v) for k, v in truth.items()}
