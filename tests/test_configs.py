@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from medkd.apis.stages import load_chain
-from medkd.models.distillers.base import head_num_classes
+from medkd.models.head_kind import head_num_classes
 from medkd.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

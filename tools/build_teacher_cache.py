@@ -10,11 +10,12 @@ then reuses the file. The config must set ``teacher_cache = dict(...)``.
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from medkd.apis import build_runner, close_distributed, set_work_dir
 from medkd.apis.train import add_launcher_arguments, parse_launcher_args
 from medkd.engine.hooks import TeacherCacheHook
+from medkd.utils.config import load_config
 
 
 def main():
@@ -24,7 +25,7 @@ def main():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     add_launcher_arguments(parser)
     args = parse_launcher_args(parser)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if not cfg.get('teacher_cache'):
@@ -37,7 +38,9 @@ def main():
     runner = build_runner(cfg)
     (hook, ) = [h for h in runner.hooks if isinstance(h, TeacherCacheHook)]
     hook.before_train_epoch(runner)
-    runner.logger.info(f'teacher cache ready: {hook.cache.data_path}')
+    for name, cache in hook.caches.items():
+        runner.logger.info(f'teacher cache of {name} ready: '
+                           f'{cache.data_path}')
     close_distributed()
 
 

@@ -21,7 +21,7 @@ files are read only with ``model.eval_teachers=True``.
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from medkd.apis import build_runner, close_distributed, set_work_dir
 from medkd.apis.evaluate import save_calibrated
@@ -30,6 +30,7 @@ from medkd.apis.evaluate import (add_results_dump, medical_metrics_of,
                                  youden_from_val)
 from medkd.apis.train import (add_launcher_arguments, importable_cwd,
                               parse_launcher_args)
+from medkd.utils.config import load_config
 
 
 def parse_args():
@@ -72,7 +73,7 @@ def parse_args():
 def main():
     args = parse_args()
     importable_cwd()  # custom_imports of the user's own modules
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher

@@ -31,7 +31,7 @@ model = dict(
         convnet_wide=dict(
             config='{{fileDirname}}/convnet_wide_teacher_cells.py',
             ckpt=teacher_ckpts['convnet_wide'])),
-    gate=dict(type='ImageGate', input_size=32),
+    gate=dict(type='ImageGate', resize_input=32),
     cls_weight=0.5,
     kd_weight=0.5,
     kd_loss=dict(type='DISTLoss', beta=2.0, gamma=2.0, temperature=4.0),

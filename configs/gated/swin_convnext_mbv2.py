@@ -27,7 +27,7 @@ model = dict(
     # at half resolution matches the full-resolution gate on val (87.00 ±
     # 0.87 vs 87.00 ± 0.50 %, 3 seeds) and the step costs less
     # (docs/benchmarks.md#the-gates-view)
-    gate=dict(type='ImageGate', input_size=112),
+    gate=dict(type='ImageGate', resize_input=112),
     cls_weight=0.1,
     kd_weight=0.9,
     kd_loss=dict(type='KDLoss', temperature=4.0),

@@ -5,8 +5,9 @@ from typing import Dict, List
 
 from mmengine.config import Config
 
-from medkd.models.gates.declarations import gate_uses_teacher_outputs
+from medkd.models.distillers import is_distiller
 from medkd.registry import MODELS
+from .inference import without_teacher_files
 from .train import build_runner
 
 __all__ = [
@@ -34,31 +35,25 @@ def add_results_dump(cfg: Config, path: str) -> Config:
 def skip_teacher_loading(cfg: Config) -> List[str]:
     """Test a distiller checkpoint without its teachers' files.
 
-    A distiller's predictions are its student's, so unless
-    ``model.eval_teachers`` asks for the teachers' scores, or a gate that
-    weighs the teachers by their outputs (``CAMKDGate``, ``ConfidenceGate``)
-    has its weights dumped, their checkpoint files (and a checkpoint
-    sequence's route) are not loaded: each
-    teacher keeps its initial weights and takes no part, and the distiller
-    checkpoint alone is needed. Changes ``cfg`` in place.
+    A distiller's predictions are its student's, so unless the distiller
+    declares that its predictions run the teachers
+    (:meth:`~medkd.models.distillers.BaseDistiller.
+    teachers_needed_to_predict`: ``model.eval_teachers``, or a gate that
+    weighs the teachers by their outputs, ``CAMKDGate``,
+    ``ConfidenceGate``, whose weights are dumped), their checkpoint files
+    (and a checkpoint sequence's route) are not loaded: each teacher keeps
+    its initial weights and takes no part, and the distiller checkpoint
+    alone is needed. Changes ``cfg`` in place.
 
     Returns:
         list[str]: The teachers not loaded (empty for a classifier config or
-        with ``eval_teachers=True``).
+        when the predictions need the teachers).
     """
     model = cfg.get('model') or {}
-    if 'teachers' not in model or 'student' not in model or model.get(
-            'eval_teachers'):
+    if not is_distiller(model) or MODELS.get(
+            model['type']).teachers_needed_to_predict(model):
         return []
-    gate = model.get('gate')
-    if isinstance(gate, dict) and gate_uses_teacher_outputs(
-            MODELS.get(gate.get('type', ''))):
-        return []  # its dumped gate weights come from the teachers' outputs
-    for teacher in model.teachers.values():
-        teacher.ckpt = None
-    if model.get('route') is not None:
-        model.route = None
-    return list(model.teachers)
+    return without_teacher_files(model)
 
 
 def medical_metrics_of(evaluator) -> List[dict]:

@@ -11,10 +11,11 @@ from mmengine.config import Config, ConfigDict
 from medkd.evaluation.dumped_results import config_class_names
 from medkd.models.calibration import (attach_calibration, build_calibration,
                                       model_calibration)
-from medkd.models.distillers.base import head_kind, load_classifier_weights
+from medkd.models.head_kind import head_kind
+from medkd.utils.checkpoint import load_classifier_weights
 from medkd.registry import MODELS
 from medkd.utils.checkpoint import safe_load
-from medkd.utils.complexity import TensorModeWrapper
+from medkd.apis.complexity import TensorModeWrapper
 
 __all__ = [
     'build_student', 'export_onnx', 'WithPreprocessing', 'normalisation',

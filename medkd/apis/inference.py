@@ -8,21 +8,28 @@ loader's channel order. :func:`model_config` and :func:`build_model` do what
 the Runner does, so a tool's predictions are ``tools/test.py``'s.
 """
 import copy
+from typing import List
 
 import torch.nn as nn
 from mmengine.config import Config
 
 from medkd.models.calibration import attach_calibration, build_calibration
-from medkd.models.distillers.base import load_classifier_weights
+from medkd.models.distillers import is_distiller
 from medkd.registry import MODELS
-from medkd.utils.checkpoint import safe_load
+from medkd.utils.checkpoint import load_classifier_weights, safe_load
 
-__all__ = ['model_config', 'build_model', 'is_distiller_config']
+__all__ = ['model_config', 'build_model', 'without_teacher_files']
 
 
-def is_distiller_config(model_cfg: dict) -> bool:
-    """Whether a ``model`` config is a distiller (student + teachers)."""
-    return 'student' in model_cfg and 'teachers' in model_cfg
+def without_teacher_files(model: dict) -> List[str]:
+    """Drop every teacher file of a distiller's ``model`` config
+    (``ckpt``, a checkpoint sequence's ``route``), in place: the teachers
+    are built with their initial weights. Returns the teachers' names."""
+    for teacher in model['teachers'].values():
+        teacher['ckpt'] = None
+    if model.get('route') is not None:
+        model['route'] = None
+    return list(model['teachers'])
 
 
 def model_config(cfg: Config, part: str = 'model') -> dict:
@@ -40,7 +47,7 @@ def model_config(cfg: Config, part: str = 'model') -> dict:
             'data_preprocessor',
             preprocessor.to_dict()
             if hasattr(preprocessor, 'to_dict') else dict(preprocessor))
-    if part == 'student' and is_distiller_config(model):
+    if part == 'student' and is_distiller(model):
         student = dict(model['student'])
         if model.get('data_preprocessor') is not None:
             student['data_preprocessor'] = dict(model['data_preprocessor'])
@@ -71,7 +78,7 @@ def build_model(cfg: Config, checkpoint: str = None) -> nn.Module:
         nn.Module: The model.
     """
     model_cfg = model_config(cfg)
-    distiller = is_distiller_config(model_cfg)
+    distiller = is_distiller(model_cfg)
     state = None
     calibration = None
     if checkpoint:
@@ -80,8 +87,7 @@ def build_model(cfg: Config, checkpoint: str = None) -> nn.Module:
         state = state.get('state_dict', state)
     if distiller and state is not None and any(
             k.startswith('student.') for k in state):
-        for teacher in model_cfg['teachers'].values():
-            teacher['ckpt'] = None
+        without_teacher_files(model_cfg)  # the checkpoint has what counts
         model = MODELS.build(model_cfg)
         try:
             model.load_state_dict(state, strict=True)

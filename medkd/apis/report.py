@@ -36,12 +36,14 @@ from medkd.evaluation.metrics.calibration import (NUM_BINS, UNCALIBRATED_FIELD,
                                                  binary_confidences)
 from medkd.evaluation.metrics.medical_metric import compute_medical_metrics
 from medkd.evaluation.statistics import bootstrap_ci, resampling_groups
+from medkd.models.distillers import is_distiller
 from medkd.registry import MODELS
-from medkd.utils.complexity import model_complexity
+from medkd.apis.complexity import model_complexity
 from medkd.visualization import (confusion_png, gate_weights_png,
                                  reliability_png, roc_png,
                                  training_curves_png)
-from .inference import is_distiller_config, model_config
+from medkd.utils.config import load_config
+from .inference import model_config
 from .seeds import RESULTS_FILE
 
 __all__ = ['RunFiles', 'find_run_files', 'read_scalars', 'build_report']
@@ -133,7 +135,7 @@ def _cell(metrics: dict, key: str, digits: int) -> str:
 def _deployed_network(cfg: Config):
     """The network a run deploys (a distiller's student), built with random
     weights: its size does not depend on them."""
-    part = 'student' if is_distiller_config(cfg.model) else 'model'
+    part = 'student' if is_distiller(cfg.model) else 'model'
     return MODELS.build(model_config(cfg, part))
 
 
@@ -207,7 +209,7 @@ def build_report(work_dirs: Sequence[str],
     for index, (name, work_dir, dump) in enumerate(
             zip(names, work_dirs, results)):
         files = find_run_files(work_dir, dump)
-        cfg = Config.fromfile(files.config)
+        cfg = load_config(files.config)
         samples = load_results(files.results)
         preds = load_predictions(samples)
         num_classes = preds.scores.shape[1]

@@ -238,9 +238,3 @@ def seed_work_dir(root: str, name: str, seed: int) -> str:
     return osp.join(root, name, f'seed_{seed}')
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """``Config.fromfile`` plus ``--cfg-options``."""
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg

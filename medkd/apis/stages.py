@@ -24,6 +24,7 @@ from typing import Dict, Optional
 from mmengine.config import Config
 from mmengine.dist import barrier
 from mmengine.logging import MMLogger
+from medkd.utils.config import load_config
 
 from .train import build_runner
 
@@ -82,7 +83,7 @@ def final_checkpoint(work_dir: str,
 
 def load_chain(config: str) -> Config:
     """Load and check a chain config (see the module docstring)."""
-    chain = Config.fromfile(config)
+    chain = load_config(config)
     stages = chain.get('stages')
     if not stages:
         raise KeyError(f'{config} defines no `stages` list; a chain config '
@@ -121,7 +122,7 @@ def stage_config(chain_path: str, stage: dict, work_dir: str,
             after the stage's own ``cfg_options``).
     """
     path = osp.join(osp.dirname(osp.abspath(chain_path)), stage['config'])
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     for options in (stage.get('cfg_options'), cfg_options):
         if options:
             cfg.merge_from_dict(dict(options))

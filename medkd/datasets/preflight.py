@@ -30,6 +30,8 @@ from mmengine.fileio import get
 from mmengine.logging import MMLogger
 from mmengine.utils import track_parallel_progress, track_progress
 
+from medkd.utils.fileio import atomic_write
+
 #: The keys of the ``image_check`` config and their defaults.
 IMAGE_CHECK_DEFAULTS = dict(
     enabled=True,
@@ -267,10 +269,8 @@ def find_bad_samples(dataset,
             prefix = '' if row is None else f'id {row}: '
             bad.append((index, prefix + '; '.join(reasons), kind))
     if cache:
-        os.makedirs(cache_folder(), exist_ok=True)
-        with open(cache_file + '.tmp', 'w') as f:
-            json.dump(bad, f)
-        os.replace(cache_file + '.tmp', cache_file)
+        text = json.dumps(bad).encode()
+        atomic_write(cache_file, lambda f: f.write(text))
     return bad
 
 

@@ -29,8 +29,8 @@ class AugmentationReplayDataset:
     ``len()`` is the number of samples ``N``; items are addressed by the
     flat index ``i * num_views + v`` (what :class:`ReplaySampler` yields).
     Before the pipeline runs on view ``v`` of sample ``i`` the Python, numpy
-    and torch random generators are seeded with :func:`view_seed` (and
-    restored afterwards). The packed ``DataSample`` carries ``cache_index``
+    and torch CPU random generators are seeded with :func:`view_seed` (and
+    restored afterwards); CUDA generators are not touched. The packed ``DataSample`` carries ``cache_index``
     (the flat index) in its metainfo.
 
     Args:
@@ -67,18 +67,20 @@ class AugmentationReplayDataset:
         if not 0 <= index < len(self.dataset):
             raise IndexError(f'flat index {flat_index} is outside the '
                              f'{self.num_items} (sample, view) pairs')
-        states = random.getstate(), np.random.get_state(), \
-            torch.random.get_rng_state()
+        states = random.getstate(), np.random.get_state()
         seed = view_seed(self.seed, index, view)
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.manual_seed(seed)
-        try:
-            item = self.dataset[index]
-        finally:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            torch.random.set_rng_state(states[2])
+        # the pipeline runs on the CPU: only the CPU generator is seeded
+        # (torch.manual_seed would also reseed every CUDA generator, whose
+        # state the training's dropout then lost)
+        with torch.random.fork_rng(devices=[]):
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.random.default_generator.manual_seed(seed)
+            try:
+                item = self.dataset[index]
+            finally:
+                random.setstate(states[0])
+                np.random.set_state(states[1])
         item['data_samples'].set_metainfo(dict(cache_index=int(flat_index)))
         return item
 

@@ -10,7 +10,13 @@ from mmengine.dist import master_only
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
+from medkd.models.distillers import is_distiller
 from medkd.registry import MODELS, RUNNERS
+from medkd.utils.checkpoint import safe_checkpoint_loaders, unwrap_model
+
+
+#: The key :class:`MedKDRunner` notes each loader config's split under.
+SPLIT_KEY = '_medkd_split'
 
 
 def adapt_dataloader_cfg(dataloader):
@@ -100,8 +106,11 @@ class MedKDRunner(Runner):
         if isinstance(checkpoint,
                       dict) and checkpoint.get('type') == 'CheckpointHook':
             checkpoint['type'] = 'AtomicCheckpointHook'
-        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            adapt_dataloader_cfg(kwargs.get(key))
+        for split in ('train', 'val', 'test'):
+            loader = adapt_dataloader_cfg(kwargs.get(f'{split}_dataloader'))
+            if isinstance(loader, dict):  # read by build_dataloader
+                kwargs[f'{split}_dataloader'] = dict(loader,
+                                                     **{SPLIT_KEY: split})
         custom_hooks = list(kwargs.get('custom_hooks') or [])
         present = {_hook_type(h) for h in custom_hooks}
         custom_hooks += [
@@ -125,16 +134,19 @@ class MedKDRunner(Runner):
         """As mmengine's, after the pre-flight image check of the dataset
         (config key ``image_check``, see :mod:`medkd.datasets.preflight`):
         a bad image stops the run here, before training, naming every bad
-        file, or its sample is left out (``on_bad_image='skip'``)."""
+        file, or its sample is left out (``on_bad_image='skip'``). The
+        split is the one ``__init__`` noted in the loader config
+        (:data:`SPLIT_KEY`); mmengine's loops build every loader through
+        this method of the runner."""
+        split = 'evaluation'
+        if isinstance(dataloader, dict) and SPLIT_KEY in dataloader:
+            dataloader = dict(dataloader)
+            split = dataloader.pop(SPLIT_KEY)
         if not isinstance(dataloader, dict) or not self.image_check[
                 'enabled'] or not isinstance(dataloader.get('dataset'),
                                              dict):
             return Runner.build_dataloader(dataloader, seed, diff_rank_seed)
         from mmengine.registry import DATASETS
-        split = {id(self._train_dataloader): 'train',
-                 id(self._val_dataloader): 'val',
-                 id(self._test_dataloader): 'test'}.get(id(dataloader),
-                                                        'evaluation')
         dataset = DATASETS.build(dataloader['dataset'])
         if hasattr(dataset, 'full_init'):
             dataset.full_init()
@@ -144,12 +156,10 @@ class MedKDRunner(Runner):
 
     def _check_images(self, dataset, split: str, num_workers: int) -> None:
         from mmengine.dist import broadcast_object_list, get_dist_info
-        from mmengine.model import is_model_wrapper
 
         from medkd.datasets.preflight import (check_dataset_images,
                                               find_bad_samples)
-        model = self.model.module if is_model_wrapper(
-            self.model) else self.model
+        model = unwrap_model(self.model)
         mean = getattr(getattr(model, 'data_preprocessor', None), 'mean',
                        None)
         channels = None if mean is None else int(mean.numel())
@@ -205,8 +215,10 @@ class MedKDRunner(Runner):
         from medkd.engine.hooks import TeacherFileChangedError
         from medkd.utils.checkpoint import UnsafeCheckpointError
         try:
-            return super().load_checkpoint(
-                filename, map_location, strict=True, revise_keys=revise_keys)
+            with safe_checkpoint_loaders():
+                return super().load_checkpoint(filename, map_location,
+                                               strict=True,
+                                               revise_keys=revise_keys)
         except (UnsafeCheckpointError, TeacherFileChangedError):
             raise
         except RuntimeError as err:
@@ -216,7 +228,8 @@ class MedKDRunner(Runner):
 
     def train(self):
         try:
-            return super().train()
+            with safe_checkpoint_loaders():
+                return super().train()
         finally:
             self.release_loader_workers()
             # a run that failed never reached after_train: give the
@@ -227,13 +240,15 @@ class MedKDRunner(Runner):
 
     def val(self):
         try:
-            return super().val()
+            with safe_checkpoint_loaders():
+                return super().val()
         finally:
             self.release_loader_workers()
 
     def test(self):
         try:
-            return super().test()
+            with safe_checkpoint_loaders():
+                return super().test()
         finally:
             self.release_loader_workers()
 
@@ -286,9 +301,9 @@ def misspelt_config_keys(cfg, known, cutoff: float = 0.88):
 
 def checkpoint_mismatch_message(filename: str, model, err) -> str:
     """Why ``filename`` does not load into ``model``, and what to do."""
-    from medkd.utils.checkpoint import safe_load, unwrap_model
+    from medkd.utils.checkpoint import safe_load
     model = unwrap_model(model)
-    is_distiller = hasattr(model, 'student') and hasattr(model, 'teachers')
+    distiller = is_distiller(model)
     try:
         state = safe_load(filename, map_location='cpu')
         keys = list(state.get('state_dict', state))
@@ -297,14 +312,14 @@ def checkpoint_mismatch_message(filename: str, model, err) -> str:
     keys = [k[len('module.'):] if k.startswith('module.') else k
             for k in keys]
     hint = ''
-    if not is_distiller and any(k.startswith('student.') for k in keys):
+    if not distiller and any(k.startswith('student.') for k in keys):
         hint = (
             '\nIt is a distiller checkpoint (keys student.*, teachers.*) and '
             "the config's model is a plain classifier. Extract the student "
             f'first:\n  python tools/model_converters/extract_student.py '
             f'{filename} student.pth\nand give student.pth instead (or test '
             "with the distiller's config).")
-    elif is_distiller and keys and not any(
+    elif distiller and keys and not any(
             k.startswith('student.') for k in keys):
         hint = ('\nIt is a classifier checkpoint (no student.* keys) and the '
                 "config's model is a distiller: give it as a teacher's "
@@ -364,9 +379,11 @@ def calibration_config(cfg, kwargs: dict):
 
 def enable_teacher_cache(kwargs: dict) -> None:
     """Apply ``teacher_cache = dict(num_views=V, seed=0, batch_size=None,
-    num_workers=None, build='lazy', release_teachers=True)`` (``build='all'``:
-    every view before training; ``release_teachers``: free the teachers'
-    weights while the cache is complete) from the config to the runner's arguments: wrap the
+    num_workers=None, build='lazy', release_teachers=True, dtype='float16')``
+    (``build='all'``: every view before training; ``release_teachers``: free
+    a teacher's weights while its cache is complete; ``dtype='float32'``:
+    exact outputs, twice the file) from the config to the runner's
+    arguments: wrap the
     training dataset in ``AugmentationReplayDataset``, sample with
     ``ReplaySampler`` and add a ``TeacherCacheHook``."""
     options = dict(kwargs['cfg'].teacher_cache)
@@ -376,7 +393,7 @@ def enable_teacher_cache(kwargs: dict) -> None:
     if not isinstance(loader, dict) or not isinstance(model, dict):
         raise TypeError(f'{where} needs train_dataloader and model configs')
     allowed = ('num_views', 'seed', 'batch_size', 'num_workers', 'build',
-               'release_teachers')
+               'release_teachers', 'dtype')
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise KeyError(f'{where} has unknown keys {unknown}; allowed: '
@@ -393,12 +410,12 @@ def enable_teacher_cache(kwargs: dict) -> None:
             "'all'), but build is 'lazy' (the default), where the cache is "
             'filled by the training batches themselves. Remove '
             f'{" / ".join(ignored)}, or set build=\'all\'.')
-    if 'teachers' not in model:
+    if not is_distiller(model):
         raise ValueError(f'{where} is set but model ({model.get("type")}) '
-                         'has no frozen teachers to cache')
+                         'is not a distiller: it has no frozen teachers to '
+                         'cache')
     model_cls = MODELS.get(model.get('type', ''))
-    if model_cls is not None and not getattr(model_cls,
-                                             'supports_teacher_cache', True):
+    if not model_cls.supports_teacher_cache:
         raise ValueError(
             f'{where} is set but {model["type"]} computes its teachers\' '
             'outputs (and features) live and cannot read them from a cache; '
@@ -434,7 +451,8 @@ def enable_teacher_cache(kwargs: dict) -> None:
             batch_size=options.get('batch_size'),
             num_workers=options.get('num_workers'),
             build=options.get('build', 'lazy'),
-            release_teachers=options.get('release_teachers', True)))
+            release_teachers=options.get('release_teachers', True),
+            dtype=options.get('dtype', 'float16')))
     kwargs['custom_hooks'] = hooks
 
 

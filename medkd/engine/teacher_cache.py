@@ -1,5 +1,6 @@
 """A file of frozen teachers' outputs for every (sample, view) pair."""
 import hashlib
+import io
 import json
 import os
 import os.path as osp
@@ -8,6 +9,12 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 from mmengine.logging import print_log
+
+from medkd.utils.fileio import atomic_write
+
+#: Storage types of the cache: float16 halves the file (outputs within
+#: float16 precision, e.g. 12.34 comes back as 12.34375), float32 is exact.
+DTYPES = {'float16': (np.float16, 'f16'), 'float32': (np.float32, 'f32')}
 
 
 def tensors_digest(state_dict: dict) -> str:
@@ -54,9 +61,11 @@ def file_digest(path: str) -> str:
 
 
 class TeacherOutputCache:
-    """Teacher logits of shape ``(N × V, K, C)`` in a float16 memory map.
+    """One teacher's logits, ``(N × V, C)``, in a float16 (or float32)
+    memory map.
 
-    Files: ``{folder}/{key}.f16`` (the array) and ``{folder}/{key}.json``
+    Files: ``{folder}/{key}.f16`` (the array; ``.f32`` for float32) and
+    ``{folder}/{key}.json``
     (``key``, ``shape``, ``sha1`` of the array, ``complete``). A cache is only
     used when all of these agree; a truncated or half-built file is rebuilt.
     A lazily filled cache (:meth:`open_lazy`) holds the rows stored so far
@@ -66,23 +75,35 @@ class TeacherOutputCache:
         folder (str): Where the files live (``{work_dir}/teacher_cache``).
         key (str): Digest of everything the outputs depend on (teacher
             weights, pipeline, dataset, views).
-        shape (Sequence[int]): ``(N × V, K, C)``.
+        shape (Sequence[int]): ``(N × V, C)``.
+        dtype (str): ``'float16'`` or ``'float32'``. Defaults to
+            ``'float16'``.
     """
 
-    def __init__(self, folder: str, key: str, shape: Sequence[int]):
+    def __init__(self, folder: str, key: str, shape: Sequence[int],
+                 dtype: str = 'float16'):
+        if dtype not in DTYPES:
+            raise ValueError(f'teacher_cache.dtype must be one of '
+                             f'{sorted(DTYPES)}, got {dtype!r}')
         self.folder = folder
         self.key = key
         self.shape = tuple(int(s) for s in shape)
+        self.dtype, suffix = DTYPES[dtype]
         self.filled_path = osp.join(folder, f'{key}.filled.npy')
         # a lazily filled cache: which rows hold outputs (None: all do)
         self.filled: Optional[np.ndarray] = None
-        self.data_path = osp.join(folder, f'{key}.f16')
+        self.data_path = osp.join(folder, f'{key}.{suffix}')
         self.meta_path = osp.join(folder, f'{key}.json')
         self._array: Optional[np.memmap] = None
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape)) * 2
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+
+    @property
+    def complete(self) -> bool:
+        """Whether every row holds outputs."""
+        return self.filled is None or bool(self.filled.all())
 
     def invalid_reason(self) -> Optional[str]:
         """Why the files on disk cannot be used, or None if they can."""
@@ -108,25 +129,24 @@ class TeacherOutputCache:
         os.makedirs(self.folder, exist_ok=True)
         if osp.exists(self.meta_path):
             os.remove(self.meta_path)
-        np.memmap(self.data_path, dtype=np.float16, mode='w+',
+        np.memmap(self.data_path, dtype=self.dtype, mode='w+',
                   shape=self.shape).flush()
 
     def write(self, indices: Sequence[int], logits: torch.Tensor) -> None:
-        """Store ``(B, K, C)`` logits at rows ``indices``."""
+        """Store ``(B, C)`` logits at rows ``indices``."""
         if self._array is None or self._array.mode != 'r+':
-            self._array = np.memmap(self.data_path, dtype=np.float16,
+            self._array = np.memmap(self.data_path, dtype=self.dtype,
                                     mode='r+', shape=self.shape)
         self._array[np.asarray(indices)] = logits.detach().float().cpu(
-        ).numpy().astype(np.float16)
+        ).numpy().astype(self.dtype)
 
     def finalize(self) -> None:
         """Flush, checksum and mark complete (one process, after all
         writers flushed)."""
-        with open(self.meta_path + '.tmp', 'w') as f:
-            json.dump(dict(key=self.key, shape=self.shape,
-                           sha1=file_digest(self.data_path), complete=True),
-                      f)
-        os.replace(self.meta_path + '.tmp', self.meta_path)
+        text = json.dumps(dict(key=self.key, shape=self.shape,
+                               sha1=file_digest(self.data_path),
+                               complete=True)).encode()
+        atomic_write(self.meta_path, lambda f: f.write(text))
 
     def flush(self) -> None:
         if self._array is not None:
@@ -134,12 +154,12 @@ class TeacherOutputCache:
             self._array = None
 
     def open_readonly(self) -> 'TeacherOutputCache':
-        self._array = np.memmap(self.data_path, dtype=np.float16, mode='r',
+        self._array = np.memmap(self.data_path, dtype=self.dtype, mode='r',
                                 shape=self.shape)
         return self
 
     def lookup(self, indices: Sequence[int]) -> torch.Tensor:
-        """``(B, K, C)`` float32 logits of the given flat indices."""
+        """``(B, C)`` float32 logits of the given flat indices."""
         if self._array is None:
             self.open_readonly()
         indices = np.asarray(indices)
@@ -167,7 +187,7 @@ class TeacherOutputCache:
     def open_lazy(self) -> 'TeacherOutputCache':
         """Open for reading and filling; rows recorded as filled by an
         earlier run (:meth:`flush_lazy`) are read back."""
-        self._array = np.memmap(self.data_path, dtype=np.float16, mode='r+',
+        self._array = np.memmap(self.data_path, dtype=self.dtype, mode='r+',
                                 shape=self.shape)
         self.filled = np.zeros(self.shape[0], bool)
         if osp.isfile(self.filled_path):
@@ -183,10 +203,10 @@ class TeacherOutputCache:
         return ~self.filled[np.asarray(indices)]
 
     def store(self, indices: Sequence[int], logits: torch.Tensor) -> None:
-        """Fill rows ``indices`` with ``(B, K, C)`` logits."""
+        """Fill rows ``indices`` with ``(B, C)`` logits."""
         indices = np.asarray(indices)
         self._array[indices] = logits.detach().float().cpu().numpy().astype(
-            np.float16)
+            self.dtype)
         self.filled[indices] = True
 
     def flush_lazy(self, record: bool = True) -> None:
@@ -194,9 +214,10 @@ class TeacherOutputCache:
         they are (atomically), so a later run reads them back."""
         self._array.flush()
         if record:
-            tmp = self.filled_path + '.tmp.npy'
-            np.save(tmp, self.filled)
-            os.replace(tmp, self.filled_path)
+            buffer = io.BytesIO()
+            np.save(buffer, self.filled)
+            atomic_write(self.filled_path,
+                         lambda f: f.write(buffer.getvalue()))
 
     def log_reuse(self) -> None:
         print_log(f'Teacher output cache: reusing {self.data_path}',

@@ -269,10 +269,10 @@ def attach_calibration(model: nn.Module,
     change. ``model`` is the unwrapped model a runner or tool holds; the
     hook is on its top-level forward, so a distiller's internal student
     calls (training) are not scaled."""
-    from medkd.models.distillers.base import head_kind
+    from medkd.models.distillers import student_of
+    from medkd.models.head_kind import head_kind
     detach_calibration(model)
-    student = getattr(model, 'student', model)
-    multi_label = head_kind(student) == 'multi_label'
+    multi_label = head_kind(student_of(model)) == 'multi_label'
     handle = model.register_forward_hook(
         _CalibratedOutputs(calibration, multi_label), with_kwargs=True)
     model._medkd_calibration = (calibration, handle)

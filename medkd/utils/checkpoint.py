@@ -3,9 +3,9 @@
 torch >= 2.6 loads with ``weights_only=True``: only tensors and plain Python
 containers are unpickled, so a checkpoint can never run code. medkd keeps that
 default for every file a user gives it (``--resume``, ``load_from``, teacher
-``ckpt``, ``init_cfg=dict(type='Pretrained')``, ``tools/test.py``): this
-module replaces mmengine's local-file loader with :func:`safe_load`, which
-turns torch's unpickling error into :class:`UnsafeCheckpointError` naming the
+``ckpt``, ``init_cfg=dict(type='Pretrained')``, ``tools/test.py``): inside
+:func:`safe_checkpoint_loaders` (every medkd run) mmengine's local-file
+loader is :func:`safe_load`, which turns torch's unpickling error into :class:`UnsafeCheckpointError` naming the
 file and the object that was refused. Checkpoints given as ``http://`` /
 ``https://`` URLs (and mmengine's ``torchvision://``, ``open-mmlab://``,
 ``mmcls://`` names, which resolve to URLs) are downloaded into torch.hub's
@@ -15,16 +15,19 @@ whose ``weights_only`` defaults to False). What medkd itself saves stays loadabl
 because :class:`~medkd.engine.hooks.SafeCheckpointHook` stores mmengine's
 message hub as plain types.
 """
+import contextlib
 import functools
 import hashlib
 import os
 import os.path as osp
 import pickle
 import re
+from typing import Optional
 from urllib.parse import urlparse
 
 import mmengine.runner.checkpoint as mmengine_checkpoint
 import torch
+import torch.nn as nn
 from mmengine.dist import get_dist_info
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -97,6 +100,43 @@ def classifier_state_dict(checkpoint: dict,
     return state
 
 
+def load_classifier_weights(model: nn.Module, ckpt: str, key: str,
+                            member: Optional[str] = None) -> None:
+    """Load a classifier checkpoint into ``model``, strictly.
+
+    Args:
+        model (nn.Module): The classifier to fill.
+        ckpt (str): A checkpoint saved by mmengine (``state_dict`` key) or a
+            plain state dict: the classifier's own, a distiller's (its
+            ``student.`` weights) or a ``LateFusionClassifier``'s (its
+            member ``member``, keys ``members.<member>.*``).
+        key (str): How errors name the model (``model.teachers.swin``).
+        member (str, optional): The member to take from a late-fusion
+            checkpoint (a checkpoint without members is loaded whole).
+            Defaults to None: the whole checkpoint.
+    """
+    state = classifier_state_dict(safe_load(ckpt, map_location='cpu'))
+    members = sorted({k.split('.')[1] for k in state
+                      if k.startswith('members.')}) if member else []
+    if members:
+        if member not in members:
+            raise KeyError(
+                f'The late-fusion checkpoint "{ckpt}" given as {key}.ckpt '
+                f'has members {members}; set {key}.member to one of them '
+                f'(found member={member!r}).')
+        prefix = f'members.{member}.'
+        state = {k[len(prefix):]: v for k, v in state.items()
+                 if k.startswith(prefix)}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        what = f'member "{member}" of ' if members else ''
+        raise RuntimeError(
+            f'The {what}checkpoint "{ckpt}" given as {key}.ckpt does not fit '
+            f'the architecture in {key}.model (another architecture or '
+            f'another class count?):\n{err}') from None
+
+
 def unwrap_model(model):
     """The model inside a DDP / FSDP wrapper (mmengine's
     ``is_model_wrapper``), or the model itself."""
@@ -142,13 +182,48 @@ def safe_load_from_http(filename: str,
     return safe_load(cached, map_location=map_location or 'cpu')
 
 
-CheckpointLoader.register_scheme(
-    prefixes='', loader=_load_from_local, force=True)
-CheckpointLoader.register_scheme(
-    prefixes=('http://', 'https://'), loader=safe_load_from_http, force=True)
-# mmengine's torchvision:// / open-mmlab:// / mmcls:// loaders resolve a name
-# to a URL and call this module-level function directly.
-mmengine_checkpoint.load_from_http = safe_load_from_http
+@contextlib.contextmanager
+def safe_checkpoint_loaders():
+    """While inside, mmengine loads every checkpoint through
+    :func:`safe_load` (local files) and :func:`safe_load_from_http` (URLs,
+    and the ``torchvision://`` / ``open-mmlab://`` / ``mmcls://`` names that
+    resolve to URLs); mmengine's own loaders are put back on exit.
+
+    :class:`~medkd.engine.MedKDRunner` runs its building, training,
+    validation, testing and checkpoint loading inside it, so ``load_from``,
+    ``--resume`` and ``init_cfg=dict(type='Pretrained')`` are safe in every
+    medkd run, while nothing else in the process sees a change. (torch >=
+    2.6 loads local files with ``weights_only=True`` anyway; this gives the
+    error that names the file and the refused object, and makes URL
+    checkpoints safe: ``torch.hub.load_state_dict_from_url`` does not use
+    ``weights_only`` by default.) Re-entrant.
+    """
+    global _LOADER_DEPTH
+    if _LOADER_DEPTH == 0:
+        _register_loaders(_load_from_local, safe_load_from_http)
+    _LOADER_DEPTH += 1
+    try:
+        yield
+    finally:
+        _LOADER_DEPTH -= 1
+        if _LOADER_DEPTH == 0:
+            _register_loaders(mmengine_checkpoint.load_from_local,
+                              _MMENGINE_LOAD_FROM_HTTP)
+
+
+_LOADER_DEPTH = 0
+_MMENGINE_LOAD_FROM_HTTP = mmengine_checkpoint.load_from_http
+
+
+def _register_loaders(local, http) -> None:
+    """Make ``local`` / ``http`` mmengine's loaders of local files and
+    URLs (through its public ``CheckpointLoader.register_scheme``)."""
+    CheckpointLoader.register_scheme(prefixes='', loader=local, force=True)
+    CheckpointLoader.register_scheme(
+        prefixes=('http://', 'https://'), loader=http, force=True)
+    # mmengine's torchvision:// / open-mmlab:// / mmcls:// loaders resolve a
+    # name to a URL and call this module-level function directly
+    mmengine_checkpoint.load_from_http = http
 
 
 def file_sha256(path: str) -> str:

@@ -19,7 +19,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import medkd.engine  # noqa: F401
     import medkd.evaluation  # noqa: F401
     import medkd.models  # noqa: F401
-    import medkd.utils.checkpoint  # noqa: F401  (safe checkpoint loader)
 
     if not init_default_scope:
         return

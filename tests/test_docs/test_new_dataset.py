@@ -4,8 +4,8 @@ import re
 
 import cv2
 import numpy as np
-from mmengine.config import Config
 
+from medkd.utils.config import load_config
 from medkd.apis import build_runner
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -29,7 +29,7 @@ def test_documented_folder_dataset_config_trains(tmp_path, monkeypatch):
                 image = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
                 cv2.imwrite(str(folder / f'{i}.png'), image)
     (tmp_path / 'cfg.py').write_text(code)
-    cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
+    cfg = load_config(str(tmp_path / 'cfg.py'))
     assert cfg.train_dataloader.dataset.type == 'CustomDataset'
     assert 'num_per_class' not in cfg.train_dataloader.dataset
     assert set(cfg.model.teachers.resnet18) == {'config', 'ckpt'}
@@ -44,7 +44,7 @@ def test_documented_folder_dataset_config_trains(tmp_path, monkeypatch):
     assert runner.train_dataloader.dataset.metainfo['classes'] == (
         'blast', 'normal', 'other')
     # the teacher was built from its own training config: 3 classes
-    assert runner.model.teachers.resnet18.head.num_classes == 3
-    teacher_cfg = Config.fromfile(str(tmp_path /
+    assert runner.model.teachers.resnet18.model.head.num_classes == 3
+    teacher_cfg = load_config(str(tmp_path /
                                       'resnet18_teacher_my_cells.py'))
     assert teacher_cfg.train_dataloader.dataset.type == 'CustomDataset'

@@ -24,10 +24,11 @@ def cfg_for(config, tmp_path, name, epochs, **cache):
 
 
 def teacher_images(model):
-    """Images each teacher forward pass sees, recorded."""
+    """Images each live teacher pass sees (the teacher's model runs),
+    recorded."""
     seen = []
     for teacher in model.teachers.values():
-        teacher.register_forward_hook(
+        teacher.model.register_forward_hook(
             lambda module, args, out: seen.append(args[0].shape[0]))
     return seen
 
@@ -56,15 +57,15 @@ def test_lazy_cache_computes_each_drawn_pair_once(tmp_path, teacher_ckpt):
     assert sum(seen) == len(distinct) + 1
     assert len(distinct) < 6 * num_samples
     assert len(distinct) < 4 * num_samples  # not every view was drawn
-    cache = model.teacher_cache
+    cache = model.teachers.resnet18.cache
     assert set(np.flatnonzero(cache.filled)) == distinct
     # what it stored is what the live teacher gives for that view
     dataset = runner.train_dataloader.dataset
     for flat in sorted(distinct)[:3]:
         data = model.data_preprocessor(pseudo_collate([dataset[flat]]),
                                        False)
-        live = model._live_teacher_logits(data['inputs'])['resnet18']
-        torch.testing.assert_close(cache.lookup([flat])[:, 0], live,
+        live = model.teachers.resnet18.live_logits(data['inputs'])
+        torch.testing.assert_close(cache.lookup([flat]), live,
                                    atol=2e-2, rtol=2e-3)
     # a pair never drawn is refused, not read as zeros
     never = next(r for r in range(4 * num_samples) if r not in distinct)
@@ -87,7 +88,7 @@ def test_build_all_computes_every_view_before_training(tmp_path,
     seen = teacher_images(runner.model)
     runner.train()
     assert sum(seen) == 4 * 32 + 1
-    assert runner.model.teacher_cache.filled is None  # complete
+    assert runner.model.teachers.resnet18.cache.filled is None  # complete
 
 
 def test_unknown_cache_options_are_refused(tmp_path, teacher_ckpt):

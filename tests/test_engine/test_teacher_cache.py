@@ -70,12 +70,12 @@ def test_cached_outputs_equal_live_teacher_and_replace_it(tmp_path,
                                                           teacher_ckpt):
     runner = build_runner(_kd_cfg(tmp_path, 'run', teacher_ckpt))
     model = runner.model
+    teacher = model.teachers.resnet18
     calls = []
-    model.teachers.resnet18.register_forward_hook(
-        lambda *args: calls.append(1))
+    teacher.model.register_forward_hook(lambda *args: calls.append(1))
     runner.train()
-    cache = model.teacher_cache
-    assert cache is not None and cache.shape == (64, 1, 4)
+    cache = teacher.cache
+    assert cache is not None and cache.shape == (64, 4)
     built_calls = len(calls)
     assert built_calls >= 1  # the build ran the teacher ...
 
@@ -83,9 +83,9 @@ def test_cached_outputs_equal_live_teacher_and_replace_it(tmp_path,
     for flat in (0, 5, 33, 63):
         data = model.data_preprocessor(pseudo_collate([dataset[flat]]),
                                        False)
-        model.teacher_cache = None
+        teacher.cache = None
         live = model.teacher_logits(data['inputs'])['resnet18']
-        model.teacher_cache = cache
+        teacher.cache = cache
         cached = model.teacher_logits(data['inputs'],
                                       data['data_samples'])['resnet18']
         torch.testing.assert_close(cached, live, atol=2e-2, rtol=2e-3)
@@ -113,7 +113,7 @@ def test_cache_is_reused_and_invalidated_by_teacher_pipeline_truncation(
         f.truncate(100)
     runner = build_runner(_kd_cfg(tmp_path, 'run', teacher_ckpt))
     runner.train()
-    assert osp.getsize(first) == runner.model.teacher_cache.nbytes
+    assert osp.getsize(first) == runner.model.teachers.resnet18.cache.nbytes
 
     # another teacher checkpoint -> another cache
     state = torch.load(teacher_ckpt, weights_only=True)
@@ -166,7 +166,7 @@ def test_checkpoint_sequence_gets_one_cache_per_route_checkpoint(
     original = runner.model.loss
 
     def recording_loss(inputs, data_samples):
-        keys.append(runner.model.teacher_cache.key)
+        keys.append(runner.model.teachers.resnet18.cache.key)
         return original(inputs, data_samples)
 
     runner.model.loss = recording_loss
@@ -189,7 +189,7 @@ def test_cache_key_follows_the_preprocessing_values(tmp_path):
                  teachers=dict(t=dict(model=tiny_classifier(4))),
                  data_preprocessor=dict(type='ClsDataPreprocessor',
                                         **preprocessor)))
-        return TeacherCacheHook.cache_key(model, replay)
+        return TeacherCacheHook().cache_key(model, 't', replay)
 
     base = dict(mean=[120.0, 110.0, 100.0], std=[50.0, 50.0, 50.0],
                 to_rgb=True)
@@ -198,3 +198,78 @@ def test_cache_key_follows_the_preprocessing_values(tmp_path):
     assert key(**dict(base, mean=[121.0, 110.0, 100.0])) != key(**base)
     assert key(**dict(base, std=[51.0, 50.0, 50.0])) != key(**base)
     assert key(**dict(base, to_rgb=False)) != key(**base)
+
+
+def test_replay_leaves_every_generator_as_it_was(tmp_path, monkeypatch):
+    """Before, the pipeline's seed went through ``torch.manual_seed``, which
+    also reseeds every CUDA generator, and only the CPU state was restored:
+    on a GPU with num_workers=0, dropout restarted from the last view's seed
+    every batch. Now only the CPU generator is seeded, and restored."""
+    reseeded = []
+    monkeypatch.setattr(torch.cuda, 'manual_seed_all',
+                        lambda seed: reseeded.append(seed))
+    monkeypatch.setattr(torch.cuda, 'manual_seed',
+                        lambda seed: reseeded.append(seed))
+    replay = AugmentationReplayDataset(_dataset(tmp_path), num_views=3)
+    torch.manual_seed(5)
+    reseeded.clear()
+    state = torch.random.get_rng_state()
+    python_state, numpy_state = __import__('random').getstate(), \
+        np.random.get_state()
+    views = [replay[k]['inputs'] for k in (0, 4, 7)]
+    assert reseeded == []  # no CUDA generator was touched
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert __import__('random').getstate() == python_state
+    assert np.random.get_state()[1].tolist() == numpy_state[1].tolist()
+    # and the views are the ones torch.manual_seed gave (caches stay valid)
+    assert all(torch.equal(v, replay[k]['inputs'])
+               for v, k in zip(views, (0, 4, 7)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
+def test_replay_keeps_the_cuda_generator_on_a_gpu(tmp_path):
+    replay = AugmentationReplayDataset(_dataset(tmp_path), num_views=3)
+    torch.cuda.manual_seed_all(11)
+    expected = torch.rand(4, device='cuda')
+    torch.cuda.manual_seed_all(11)
+    replay[5]
+    torch.testing.assert_close(torch.rand(4, device='cuda'), expected)
+
+
+@pytest.mark.parametrize('dtype,atol', [('float16', 1e-2), ('float32', 0)])
+def test_the_cache_stores_float16_or_exact_float32(tmp_path, dtype, atol):
+    from medkd.engine.teacher_cache import TeacherOutputCache
+    logits = torch.tensor([[12.34, -3.21, 0.1], [7.77, 1e-3, -40.5]])
+    cache = TeacherOutputCache(str(tmp_path), 'k', (2, 3), dtype)
+    cache.create()
+    cache.write([0, 1], logits)
+    cache.flush()
+    cache.finalize()
+    assert cache.invalid_reason() is None
+    assert cache.data_path.endswith('.f16' if dtype == 'float16' else '.f32')
+    got = cache.open_readonly().lookup([0, 1])
+    torch.testing.assert_close(got, logits, rtol=0, atol=atol)
+    if dtype == 'float16':
+        assert got[0, 0].item() == 12.34375  # within float16, not exact
+    with pytest.raises(ValueError, match='teacher_cache.dtype'):
+        TeacherOutputCache(str(tmp_path), 'k', (2, 3), 'bfloat16')
+
+
+def test_the_cache_dtype_is_a_config_key(tmp_path, teacher_ckpt):
+    cfg = _kd_cfg(tmp_path, 'f32', teacher_ckpt)
+    cfg.teacher_cache = dict(num_views=2, build='all', dtype='float32')
+    runner = build_runner(cfg)
+    runner.train()
+    cache = runner.model.teachers.resnet18.cache
+    assert cache.data_path.endswith('.f32')
+    dataset = runner.train_dataloader.dataset
+    data = runner.model.data_preprocessor(pseudo_collate([dataset[3]]),
+                                          False)
+    runner.model.teachers.resnet18.restore()
+    torch.testing.assert_close(
+        cache.lookup([3]),
+        runner.model.teachers.resnet18.live_logits(data['inputs']),
+        rtol=1e-5, atol=1e-5)
+    cfg.teacher_cache = dict(num_views=2, dtype='half')
+    with pytest.raises(ValueError, match='teacher_cache.dtype'):
+        build_runner(cfg).train()

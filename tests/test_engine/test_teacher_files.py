@@ -74,7 +74,7 @@ def test_resume_reloads_the_teacher_from_its_file(kd_run, tmp_path):
     runner = build_runner(cfg)
     runner.train()
     assert runner.epoch == 3
-    held = runner.model.teachers.convnet_wide.state_dict()
+    held = runner.model.teachers.convnet_wide.model.state_dict()
     for key, value in weights.items():
         assert torch.equal(held[key], value)
     # the new checkpoint still names the file (its weights are unchanged)
@@ -134,6 +134,6 @@ def test_an_older_checkpoint_with_teacher_weights_still_loads(kd_run,
     full = {**{f'teachers.convnet_wide.{k}': v for k, v in stored.items()},
             **model.student.state_dict(prefix='student.')}
     model.load_state_dict(full, strict=True)
-    held = model.teachers.convnet_wide.state_dict()
+    held = model.teachers.convnet_wide.model.state_dict()
     for key, value in stored.items():
         assert torch.equal(held[key], value)

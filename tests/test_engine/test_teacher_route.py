@@ -49,7 +49,7 @@ class Recorder(Hook):
 
     def before_train_epoch(self, runner):
         e = runner.epoch
-        self.start[e] = _clone(runner.model.teachers.resnet18)
+        self.start[e] = _clone(runner.model.teachers.resnet18.model)
         self.lr[e] = runner.optim_wrapper.get_lr()['lr'][0]
         self.index[e] = runner.message_hub.get_scalar(
             'train/route_index').current()
@@ -59,7 +59,7 @@ class Recorder(Hook):
 
     def after_train_epoch(self, runner):
         e = runner.epoch
-        self.end[e] = _clone(runner.model.teachers.resnet18)
+        self.end[e] = _clone(runner.model.teachers.resnet18.model)
         param = next(runner.model.student.parameters())
         self.steps[e] = int(
             runner.optim_wrapper.optimizer.state[param]['step'])
@@ -288,7 +288,7 @@ def test_switch_at_scheduled_epochs_teacher_frozen_lr_continuous(tmp_path):
     for index in range(3):
         assert f'route_index={index}' in log
     # epoch 7 (index 6) is past the route's 3 x 2 epochs: one warning
-    assert log.count('is past the teacher route') == 1
+    assert log.count('is past the route of teacher') == 1
 
 
 def test_a_derived_config_that_replaces_custom_hooks_keeps_the_switch(
@@ -323,7 +323,7 @@ def test_resume_restores_the_active_checkpoint(tmp_path):
         runner.train()
     ckpt = str(tmp_path / 'cs' / 'epoch_3.pth')
     saved = torch.load(ckpt, weights_only=True)
-    assert saved['meta']['route_index'] == 1  # epoch 3 (index 2) used ckpt 1
+    assert saved['meta']['route_index'] == {'resnet18': 1}  # epoch 3 (index 2) used ckpt 1
 
     resumed, rec = _cs_runner(tmp_path, 'cs', route, epochs=5, resume=ckpt)
     resumed.train()
@@ -355,7 +355,8 @@ def test_explicit_schedule_and_manifest_spans(tmp_path):
     hook.before_train(_fake_runner(model, 0))
     for epoch, index in [(0, 2), (1, 0), (3, 0), (4, 1), (9, 1)]:
         hook.before_train_epoch(_fake_runner(model, epoch))
-        assert model.route_index == hook.active
-        _assert_state(_clone(model.teachers.resnet18), paths[index])
+        assert model.teachers.resnet18.route_index == \
+            hook.active['resnet18']
+        _assert_state(_clone(model.teachers.resnet18.model), paths[index])
     assert not hook.warned_exhausted  # an explicit schedule has no end
     assert not model.teachers.resnet18.training

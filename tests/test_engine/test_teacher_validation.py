@@ -15,7 +15,7 @@ def test_teacher_metrics_are_logged_once_and_correct(tmp_path):
     cfg.model.teachers.convnet_wide.ckpt = None
     cfg.pop('teacher_cache', None)
     runner = build_runner(cfg)
-    teacher = runner.model.teachers.convnet_wide
+    teacher = runner.model.teachers.convnet_wide.model
     in_val = []
     teacher.register_forward_hook(
         lambda *args: in_val.append(not runner.model.training))

@@ -64,8 +64,9 @@ def test_a_complete_cache_frees_the_teachers_and_changes_nothing(
                                  kept.model.student.state_dict().items()):
         assert torch.equal(a, b), name
     # after training the teacher holds its file's weights again
-    assert not released.model.teachers_released
-    for key, value in released.model.teachers.resnet18.state_dict().items():
+    assert not released.model.teachers.resnet18.released
+    for key, value in released.model.teachers.resnet18.model.state_dict(
+    ).items():
         assert torch.equal(value, weights[key]), key
 
 
@@ -98,15 +99,15 @@ def test_live_outputs_of_released_teachers_are_refused_by_name(
     model = MODELS.build(cfg.model)
     inputs = torch.rand(2, 3, 16, 16)
     before = model.teacher_logits(inputs)['resnet18']
-    freed = model.release_teachers()
-    assert freed == {'resnet18': sum(v.numel() * v.element_size()
-                                     for k, v in _weights(teacher_ckpt).items()
-                                     if 'running' not in k
-                                     and 'num_batches' not in k)}
-    with pytest.raises(RuntimeError, match=r"teachers \['resnet18'\] are "
+    teacher = model.teachers.resnet18
+    freed = teacher.release()
+    assert freed == sum(v.numel() * v.element_size()
+                        for k, v in _weights(teacher_ckpt).items()
+                        if 'running' not in k and 'num_batches' not in k)
+    with pytest.raises(RuntimeError, match=r'model.teachers.resnet18 is '
                        'released'):
         model.teacher_logits(inputs)
-    assert model.restore_teachers() == ['resnet18']
+    assert teacher.restore() and not teacher.released
     torch.testing.assert_close(model.teacher_logits(inputs)['resnet18'],
                                before, rtol=0, atol=0)
 

@@ -129,7 +129,7 @@ def test_multi_label_dist_unit_weights_and_weighted_form():
 
 def test_multi_label_dist_refuses_a_softmax_head_and_one_label():
     from conftest import tiny_classifier
-    from medkd.models.distillers.base import build_kd_loss
+    from medkd.models.losses import build_kd_loss
     from medkd.registry import MODELS
 
     def build(**kwargs):

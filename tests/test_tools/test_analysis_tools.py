@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from medkd.evaluation.metrics.medical_metric import compute_medical_metrics
 from medkd.registry import MODELS
-from medkd.models.distillers.base import teacher_model_config
+from medkd.models.teachers import teacher_model_config
 from conftest import run_tool, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -33,8 +33,9 @@ def test_get_flops_rows_for_student_and_teacher(monkeypatch, capsys):
     out = capsys.readouterr().out
     model = Config.fromfile(osp.join(ROOT, KD)).model
     rows = table_rows(out)
-    teacher_model, _ = teacher_model_config('resnet18',
-                                            model.teachers.resnet18)
+    entry = model.teachers.resnet18
+    teacher_model, _ = teacher_model_config(
+        'resnet18', entry.get('config'), entry.get('model'))
     for name, cfg in (('student', model.student),
                       ('resnet18', teacher_model)):
         params = sum(p.numel() for p in MODELS.build(cfg).parameters())
@@ -117,7 +118,9 @@ def test_vis_cam_student_and_teacher_side_by_side(tmp_path, monkeypatch,
     base = Config.fromfile(osp.join(ROOT, KD))
     torch.manual_seed(0)
     teacher = MODELS.build(
-        teacher_model_config('resnet18', base.model.teachers.resnet18)[0])
+        teacher_model_config(
+            'resnet18', base.model.teachers.resnet18.get('config'),
+            base.model.teachers.resnet18.get('model'))[0])
     teacher_ckpt = tmp_path / 'teacher.pth'
     torch.save({'state_dict': teacher.state_dict()}, teacher_ckpt)
     config = write_tiny_config(

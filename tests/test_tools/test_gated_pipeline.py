@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 
 from medkd.registry import MODELS
-from medkd.models.distillers.base import teacher_model_config
+from medkd.models.teachers import teacher_model_config
 from conftest import run_tool, write_tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -22,7 +22,8 @@ def test_gated_train_logs_gates_test_dumps_them_and_report(
     ckpts = {}
     for name, teacher in base.model.teachers.items():
         torch.manual_seed(len(name))
-        model = MODELS.build(teacher_model_config(name, teacher)[0])
+        model = MODELS.build(teacher_model_config(
+            name, teacher.get('config'), teacher.get('model'))[0])
         ckpts[name] = str(tmp_path / f'{name}.pth')
         torch.save({'state_dict': model.state_dict()}, ckpts[name])
     teachers = ', '.join(f'{n}=dict(ckpt={p!r})' for n, p in ckpts.items())

@@ -165,7 +165,7 @@ def test_dist_train_builds_the_teacher_cache_in_shards(tmp_path):
         'iter'] == 4
     (meta, ) = (tmp_path / 'work' / 'teacher_cache').glob('*.json')
     info = json.loads(meta.read_text())
-    assert info['complete'] and info['shape'] == [64, 1, 4]
+    assert info['complete'] and info['shape'] == [64, 4]  # one teacher
     rows = np.fromfile(
         str(meta).replace('.json', '.f16'), dtype=np.float16).reshape(64, 4)
     # both ranks wrote their half: no row left at its zero initialisation

@@ -2,7 +2,7 @@
 import torch
 import torch.nn as nn
 
-from medkd.models.distillers.base import load_classifier_weights
+from medkd.utils.checkpoint import load_classifier_weights
 from medkd.registry import MODELS
 from medkd.utils.checkpoint import classifier_state_dict, unwrap_model
 from conftest import tiny_classifier

@@ -12,7 +12,8 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from medkd.evaluation.dumped_results import load_predictions, load_results
-from medkd.utils.checkpoint import UnsafeCheckpointError, hub_cache_path
+from medkd.utils.checkpoint import (UnsafeCheckpointError, hub_cache_path,
+                                    safe_checkpoint_loaders)
 from medkd.utils.safe_pickle import UnsafeFileError, safe_pickle_load
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -131,7 +132,8 @@ def _plant(path, payload):
 def test_url_checkpoint_in_the_hub_cache_is_loaded_safely(tmp_path, hub_dir):
     url = 'https://example.invalid/models/good.pth'
     _plant(hub_cache_path(url), {'state_dict': {'w': torch.ones(2)}})
-    ckpt = CheckpointLoader.load_checkpoint(url, map_location='cpu')
+    with safe_checkpoint_loaders():  # as in every medkd run
+        ckpt = CheckpointLoader.load_checkpoint(url, map_location='cpu')
     torch.testing.assert_close(ckpt['state_dict']['w'], torch.ones(2))
 
 
@@ -148,5 +150,6 @@ def test_url_checkpoint_that_runs_code_is_refused(tmp_path, hub_dir, name,
     target = tmp_path / 'pwned'
     _plant(hub_cache_path(url), {'state_dict': {}, 'x': _Exploit(str(target))})
     with pytest.raises(UnsafeCheckpointError, match='posix.mkdir'):
-        CheckpointLoader.load_checkpoint(name, map_location='cpu')
+        with safe_checkpoint_loaders():  # as in every medkd run
+            CheckpointLoader.load_checkpoint(name, map_location='cpu')
     assert not target.exists()

@@ -23,7 +23,7 @@ from mmengine.config import Config, DictAction
 from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis import build_runner
-from medkd.apis.seeds import load_config
+from medkd.utils.config import load_config
 from medkd.utils import register_all_modules
 
 
@@ -44,8 +44,8 @@ def run(cfg: Config, work_dir: str) -> dict:
     cfg.work_dir = work_dir
     runner = build_runner(cfg)
     seen = []
-    for teacher in runner.model.teachers.values():
-        teacher.register_forward_hook(
+    for teacher in runner.model.teachers.values():  # live passes only
+        teacher.model.register_forward_hook(
             lambda module, args, out: seen.append(args[0].shape[0]))
     start = time.perf_counter()
     runner.train()

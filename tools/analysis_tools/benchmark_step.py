@@ -36,15 +36,16 @@ import tempfile
 import time
 
 import torch
-from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.utils import ProgressBar
 from mmpretrain.structures import DataSample
 from terminaltables import AsciiTable
 
+from medkd.apis.inference import without_teacher_files
 from medkd.engine.teacher_cache import TeacherOutputCache
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
+from medkd.utils.config import load_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -136,24 +137,26 @@ def make_batch(batch, size, num_classes):
     return dict(inputs=inputs, data_samples=samples)
 
 
-def filled_cache(folder, logits):
-    """A complete, read-only cache holding ``{name: (B, C) logits}`` for
-    the samples of ``make_batch`` (``cache_index`` 0 .. B-1)."""
-    stacked = torch.stack(list(logits.values()), dim=1)
-    cache = TeacherOutputCache(folder, 'benchmark', tuple(stacked.shape))
-    cache.create()
-    cache.write(list(range(stacked.shape[0])), stacked)
-    cache.flush()
-    cache.open_readonly()
-    return cache
+def filled_caches(folder, logits):
+    """``{name: cache}``: a complete, read-only cache per teacher holding
+    its ``(B, C)`` logits of ``{name: logits}`` for the samples of
+    ``make_batch`` (``cache_index`` 0 .. B-1)."""
+    caches = {}
+    for name, values in logits.items():
+        cache = TeacherOutputCache(folder, f'benchmark_{name}',
+                                   tuple(values.shape))
+        cache.create()
+        cache.write(list(range(values.shape[0])), values)
+        cache.flush()
+        caches[name] = cache.open_readonly()
+    return caches
 
 
 def build(cfg, device, distiller=True, student=True):
     """The distiller (teachers unloaded) and the student alone (None for
     the one not asked for)."""
     model_cfg = cfg.model
-    for teacher in model_cfg.teachers.values():
-        teacher.ckpt = None
+    without_teacher_files(model_cfg)
     model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     built = []
     if distiller:
@@ -177,7 +180,7 @@ def main():
     if config is None:
         raise SystemExit(f'no {args.size} config for --method {args.method};'
                          ' pass --config')
-    cfg = Config.fromfile(osp.join(ROOT, config) if not osp.isabs(config)
+    cfg = load_config(osp.join(ROOT, config) if not osp.isabs(config)
                           else config)
     size = args.image_size or (224 if args.size == 'paper' else 64)
     if args.memory_of:
@@ -191,10 +194,11 @@ def main():
         free = distiller.teacher_logits(inputs)
     live_teacher_logits = distiller.teacher_logits
     tmp = tempfile.TemporaryDirectory()
-    cache = filled_cache(tmp.name, free)
+    caches = filled_caches(tmp.name, free)
 
     def configure(mode):
-        distiller.teacher_cache = cache if mode == 'cached_teacher' else None
+        for name, teacher in distiller.teachers.items():
+            teacher.cache = caches[name] if mode == 'cached_teacher' else None
         if mode == 'free_teacher':
             distiller.teacher_logits = lambda *a, **k: free
         else:
@@ -289,12 +293,13 @@ def measure_memory(args, cfg, size):
         if mode == 'free_teacher':
             distiller.teacher_logits = lambda *a, **k: free
         elif mode == 'cached_teacher':
-            distiller.teacher_cache = filled_cache(tmp.name, free)
+            caches = filled_caches(tmp.name, free)
             for name, teacher in distiller.teachers.items():
                 path = osp.join(tmp.name, f'{name}.pth')
-                torch.save({'state_dict': teacher.state_dict()}, path)
-                distiller.record_teacher_file(name, path)
-            distiller.release_teachers()
+                torch.save({'state_dict': teacher.model.state_dict()}, path)
+                teacher.load(path)  # as loaded from its file, then freed
+                teacher.cache = caches[name]
+                teacher.release()
         del inputs
     optim = OptimWrapper(torch.optim.Adam(
         p for p in model.parameters() if p.requires_grad))

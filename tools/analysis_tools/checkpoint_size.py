@@ -20,9 +20,11 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from terminaltables import GithubFlavoredMarkdownTable
 
-from medkd.apis.inference import is_distiller_config, model_config
+from medkd.apis.inference import model_config, without_teacher_files
+from medkd.models.distillers import is_distiller
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
+from medkd.utils.config import load_config
 
 
 def saved_mb(obj) -> float:
@@ -44,7 +46,7 @@ def optimizer_state(model, cfg) -> dict:
 
 def measure(cfg: Config) -> dict:
     model = MODELS.build(model_config(cfg))
-    if not is_distiller_config(cfg.model):
+    if not is_distiller(cfg.model):
         raise ValueError('not a distiller config: its checkpoint is the '
                          "classifier's own")
     student = MODELS.build(model_config(cfg, 'student'))
@@ -52,11 +54,12 @@ def measure(cfg: Config) -> dict:
                           optimizer=optimizer_state(student, cfg)))
     opt = optimizer_state(model, cfg)
     # every teacher as if loaded from its file (as trained distillers are)
-    for name in model.teachers:
-        model.teacher_files[name] = dict(ckpt=f'{name}.pth', sha256='0' * 64)
+    for name, teacher in model.teachers.items():
+        teacher.ckpt, teacher.sha256 = f'{name}.pth', '0' * 64
     after = saved_mb(dict(state_dict=model.state_dict(), optimizer=opt,
                           meta=dict(teacher_files=model.teacher_files)))
-    model.teacher_files.clear()
+    for teacher in model.teachers.values():
+        teacher.ckpt = teacher.sha256 = None
     before = saved_mb(dict(state_dict=model.state_dict(), optimizer=opt))
     return dict(alone=alone, before=before, after=after)
 
@@ -71,13 +74,10 @@ def main():
     rows = [['config', 'student alone (MB)', 'distiller, teachers stored '
              '(MB)', 'distiller now (MB)', 'now / student alone']]
     for path in args.configs:
-        cfg = Config.fromfile(path)
+        cfg = load_config(path)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        for teacher in cfg.model.teachers.values():
-            teacher.ckpt = None  # random weights: nothing is read
-        if cfg.model.get('route') is not None:
-            cfg.model.route = None
+        without_teacher_files(cfg.model)  # random weights: nothing read
         sizes = measure(cfg)
         rows.append([path, f'{sizes["alone"]:.3f}', f'{sizes["before"]:.3f}',
                      f'{sizes["after"]:.3f}',

@@ -26,7 +26,7 @@ from mmengine.config import DictAction
 from terminaltables import AsciiTable
 
 from medkd.apis import metric_cell, run_seed, seed_work_dir, summarise
-from medkd.apis.seeds import load_config
+from medkd.utils.config import load_config
 
 DEFAULT_METRICS = ('medical/accuracy', 'medical/f1_weighted', 'medical/auc')
 

@@ -5,7 +5,9 @@
         [--out-png cm.png] [--classes hem all] [--score-field pred_score]
 
 Rows are ground-truth classes, columns predicted classes (the arg-max of
-the scores). Prints the counts and the row-normalised matrix (percent of
+the scores), computed as mmpretrain's ``confusion_matrix.py`` does: the
+dump (read by medkd's safe unpickler) evaluated offline with mmpretrain's
+``ConfusionMatrix`` metric through ``Evaluator.offline_evaluate``. Prints the counts and the row-normalised matrix (percent of
 each true class, so the diagonal is the per-class sensitivity); with
 ``--out-png`` saves both as heat maps. Class names come from ``--classes``,
 else from the config's test dataset, else indices.
@@ -13,15 +15,15 @@ else from the config's test dataset, else indices.
 import argparse
 import os.path as osp
 
-from mmengine.config import Config
-from sklearn.metrics import confusion_matrix
+from mmengine.evaluator import Evaluator
 from terminaltables import AsciiTable
 
 from medkd.evaluation.dumped_results import (class_name_list,
                                              config_class_names,
-                                             load_predictions)
+                                             load_predictions, load_results)
 from medkd.utils import register_all_modules
 from medkd.visualization import confusion_png, row_normalise
+from medkd.utils.config import load_config
 
 
 def parse_args():
@@ -45,17 +47,22 @@ def matrix_table(matrix, names, fmt, title):
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
-    preds = load_predictions(args.results, score_field=args.score_field)
+    results = load_results(args.results)
+    preds = load_predictions(results, score_field=args.score_field)
     if preds.multi_label:
         raise SystemExit(f'{args.results} holds multi-label predictions: a '
                          'confusion matrix needs one class per sample (see '
                          'tools/analysis_tools/metrics_report.py)')
     num_classes = preds.scores.shape[1]
     names = class_name_list(
-        args.classes or config_class_names(Config.fromfile(args.config)),
+        args.classes or config_class_names(load_config(args.config)),
         num_classes)
-    counts = confusion_matrix(preds.labels, preds.scores.argmax(1),
-                              labels=list(range(num_classes)))
+    evaluator = Evaluator(
+        dict(type='ConfusionMatrix', num_classes=num_classes))
+    counts = evaluator.offline_evaluate([
+        dict(pred_score=r[args.score_field], gt_label=r['gt_label'])
+        for r in results
+    ])['confusion_matrix/result'].numpy()
     percent = row_normalise(counts)
     print(matrix_table(counts, names, '{:d}',
                        f'confusion matrix ({len(preds.labels)} samples)'))

@@ -34,6 +34,7 @@ from terminaltables import AsciiTable
 
 from medkd.apis import build_runner, close_distributed, summarise
 from medkd.apis.train import add_launcher_arguments, parse_launcher_args
+from medkd.utils.config import load_config
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -99,7 +100,7 @@ def run_fold(args, fold: int, work_dir: str) -> Dict[str, float]:
     if osp.isfile(metrics_file) and not args.force:
         with open(metrics_file) as f:
             return json.load(f)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.fold_cfg_options:

@@ -13,7 +13,6 @@ import argparse
 import os.path as osp
 
 import numpy as np
-from mmengine.config import Config
 from terminaltables import AsciiTable
 
 from medkd.evaluation.dumped_results import (ALL_ROW, class_name_list,
@@ -22,6 +21,7 @@ from medkd.evaluation.dumped_results import (ALL_ROW, class_name_list,
                                              load_results)
 from medkd.utils import register_all_modules
 from medkd.visualization import gate_weights_png
+from medkd.utils.config import load_config
 
 
 def main():
@@ -33,7 +33,7 @@ def main():
     args = parser.parse_args()
 
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     teachers = list(cfg.model.teachers)
     results = load_results(args.results)
     classes = args.classes or config_class_names(cfg)

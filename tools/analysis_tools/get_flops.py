@@ -19,13 +19,15 @@ import math
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from terminaltables import AsciiTable
 
-from medkd.apis.inference import model_config
+from medkd.apis.complexity import distiller_parts, model_complexity
+from medkd.apis.inference import model_config, without_teacher_files
+from medkd.models.distillers import is_distiller
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
-from medkd.utils.complexity import distiller_parts, model_complexity
+from medkd.utils.config import load_config
 
 
 def parse_args():
@@ -47,17 +49,19 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.ckpt_size and not osp.isfile(args.ckpt_size):
         raise SystemExit(f'--ckpt-size: no file {args.ckpt_size}')
-    for teacher in cfg.model.get('teachers', {}).values():
-        teacher.ckpt = None
+    if is_distiller(cfg.model):
+        without_teacher_files(cfg.model)  # random weights count the same
     # built as tools/train.py builds it (with the config's preprocessor)
     model = MODELS.build(model_config(cfg)).eval()
     parts = distiller_parts(model)
-    input_sizes = getattr(model, 'teacher_input_sizes', {})
+    input_sizes = ({name: teacher.resize_input
+                    for name, teacher in model.teachers.items()}
+                   if is_distiller(model) else {})
 
     rows = [['model', 'input', 'params (M)', 'FLOPs (G)', 'size (MB)',
              'latency (ms)']]

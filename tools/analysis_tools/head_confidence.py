@@ -25,9 +25,10 @@ from mmengine.runner import Runner  # noqa: E402
 from terminaltables import AsciiTable  # noqa: E402
 
 from medkd.apis.inference import model_config  # noqa: E402
-from medkd.models.distillers.base import load_classifier_weights  # noqa
+from medkd.utils.checkpoint import load_classifier_weights  # noqa
 from medkd.registry import MODELS  # noqa: E402
 from medkd.utils import register_all_modules  # noqa: E402
+from medkd.utils.config import load_config
 
 
 def parse_args():
@@ -113,7 +114,7 @@ def plot(confidences: np.ndarray, strategies: List[str], heads: List[str],
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model = build_mimo(cfg, args.checkpoint)

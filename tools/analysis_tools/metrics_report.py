@@ -5,9 +5,12 @@
         [--classes hem all] [--config CONFIG] [--json metrics.json] \
         [--score-field pred_score] [--multi-label] [--thr 0.5]
 
-Prints every value of ``compute_medical_metrics`` (accuracy, macro and
-weighted precision / recall / sensitivity / F1 / specificity: percent; AUC
-values: in [0, 1]) and the number of samples per class. Class names (used
+Prints every value of ``MedicalMetric`` (accuracy, macro and weighted
+precision / recall / sensitivity / F1 / specificity: percent; AUC values: in
+[0, 1]) and the number of samples per class. As mmpretrain's
+``eval_metric.py``: the dump is evaluated offline by mmengine's
+``Evaluator.offline_evaluate`` with the metric ``tools/test.py`` uses,
+after medkd's safe unpickler read it. Class names (used
 by the per-label AUC keys of multi-label results) come from ``--classes``,
 else from ``--config``'s test dataset, else indices. ``--json`` also writes
 the values (undefined AUCs as null).
@@ -18,14 +21,14 @@ import os.path as osp
 
 import mmengine
 import numpy as np
-from mmengine.config import Config
+from mmengine.evaluator import Evaluator
 from terminaltables import AsciiTable
 
 from medkd.evaluation.dumped_results import (class_name_list,
                                              config_class_names,
-                                             load_predictions)
-from medkd.evaluation.metrics.medical_metric import compute_medical_metrics
+                                             load_predictions, load_results)
 from medkd.utils import register_all_modules
+from medkd.utils.config import load_config
 
 
 def parse_args():
@@ -46,15 +49,19 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
-    preds = load_predictions(args.results, score_field=args.score_field,
+    results = load_results(args.results)
+    preds = load_predictions(results, score_field=args.score_field,
                              multi_label=args.multi_label)
     names = args.classes
     if names is None and args.config:
-        names = config_class_names(Config.fromfile(args.config))
+        names = config_class_names(load_config(args.config))
     names = class_name_list(names, preds.scores.shape[1])
-    metrics = compute_medical_metrics(
-        preds.scores, preds.labels, multi_label=preds.multi_label,
-        mask=preds.mask, thr=args.thr, class_names=names)
+    evaluator = Evaluator(dict(type='MedicalMetric',
+                               multi_label=preds.multi_label, thr=args.thr,
+                               score_field=args.score_field))
+    evaluator.dataset_meta = dict(classes=names)
+    metrics = {key.split('/', 1)[1]: value for key, value in
+               evaluator.offline_evaluate(results).items()}
 
     rows = [['metric', 'value']]
     for key, value in metrics.items():

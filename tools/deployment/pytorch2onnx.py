@@ -22,12 +22,13 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from medkd.apis.export import (build_student, deployment_info, export_onnx,
                                write_sidecar)
 from medkd.apis.inference import model_config
 from medkd.utils import register_all_modules
+from medkd.utils.config import load_config
 
 
 def parse_args():
@@ -66,7 +67,7 @@ def pipeline_size(steps: list):
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     # the student with the config's preprocessor, as tools/test.py has it

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import Compose
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
 from pytorch_grad_cam.utils.image import show_cam_on_image
@@ -34,10 +34,11 @@ from terminaltables import AsciiTable
 from medkd.apis.inference import build_model as build_config_model
 from medkd.evaluation.dumped_results import config_class_names
 from medkd.models.calibration import model_calibration
-from medkd.models.distillers.base import is_multi_label
+from medkd.models.head_kind import head_kind
 from medkd.registry import TRANSFORMS
 from medkd.utils import register_all_modules
-from medkd.utils.complexity import TensorModeWrapper, distiller_parts
+from medkd.apis.complexity import TensorModeWrapper, distiller_parts
+from medkd.utils.config import load_config
 
 METHODS = {
     'gradcam': GradCAM,
@@ -166,7 +167,7 @@ def grid(rows, titles, panel_size):
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     model = build_model(cfg, args.checkpoint)
@@ -179,8 +180,9 @@ def main():
     rows = [[(img * 255).astype(np.uint8)] for img in shown]
     predictions = {}
     for name, part in parts.items():
-        x = (model.teacher_inputs(name, inputs)
-             if name in getattr(model, 'teachers', {}) else inputs)
+        teachers = getattr(model, 'teachers', {})
+        x = (teachers[name].inputs_for(model.teacher_view(name, inputs))
+             if name in teachers else inputs)
         layer = layers[name] or default_target_layer(part, x)
         layers[name] = layer
         with METHODS[args.method](
@@ -188,13 +190,12 @@ def main():
                 target_layers=[part.get_submodule(layer)]) as cam:
             maps = cam(input_tensor=x, targets=None)
             logits = cam.outputs.detach()
-        probs = (logits.sigmoid() if is_multi_label(part) else
-                 logits.softmax(1))
-        if calibration is not None and part is getattr(model, 'student',
-                                                       None):
+        multi_label = head_kind(part) == 'multi_label'
+        probs = logits.sigmoid() if multi_label else logits.softmax(1)
+        if calibration is not None and name == 'student':
             # a distiller's student runs here on its own: its calibration
             # (a classifier's is in its logits already)
-            probs = calibration(probs, is_multi_label(part))
+            probs = calibration(probs, multi_label)
         predictions[name] = probs.max(1)
         for row, img, heat in zip(rows, shown, maps):
             heat = cv2.resize(heat, img.shape[1::-1])

@@ -1,4 +1,3 @@
-import os
 import os.path as osp
 from collections import deque
 from typing import Optional
@@ -7,15 +6,15 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
 from medkd.registry import HOOKS
+from medkd.utils.fileio import atomic_write
 
 
 def write_last_checkpoint(work_dir: str, path: str) -> None:
     """Point ``work_dir/last_checkpoint`` at ``path`` atomically (a kill
     while writing leaves the previous pointer, never an empty one)."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    with open(pointer + '.tmp', 'w') as f:
-        f.write(path)
-    os.replace(pointer + '.tmp', pointer)
+    text = path.encode()
+    atomic_write(osp.join(work_dir, 'last_checkpoint'),
+                 lambda f: f.write(text))
 
 
 @HOOKS.register_module()

@@ -9,7 +9,8 @@ from mmpretrain.structures import label_to_onehot
 
 from medkd.models.calibration import (UNCALIBRATED_FIELD, attach_calibration,
                                       build_calibration, detach_calibration)
-from medkd.models.distillers.base import head_kind
+from medkd.models.distillers import student_of
+from medkd.models.head_kind import head_kind
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
 
@@ -18,7 +19,7 @@ Row = Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]
 
 def is_multi_label_model(model) -> bool:
     """Whether ``model`` (a classifier or a distiller) has sigmoid outputs."""
-    return head_kind(getattr(model, 'student', model)) == 'multi_label'
+    return head_kind(student_of(model)) == 'multi_label'
 
 
 def sample_rows(samples, multi_label: bool) -> List[Row]:

@@ -1,7 +1,8 @@
 import numpy as np
 from mmengine.hooks import Hook
 
-from medkd.models.distillers.base import head_num_classes
+from medkd.models.distillers import student_of
+from medkd.models.head_kind import head_num_classes
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
 
@@ -22,7 +23,7 @@ class ClassCountCheckHook(Hook):
 
     def before_train(self, runner) -> None:
         model = unwrap_model(runner.model)
-        student = getattr(model, 'student', model)
+        student = student_of(model)
         expected = head_num_classes(student)
         dataset = runner.train_dataloader.dataset
         classes = getattr(dataset, 'metainfo', {}).get('classes')

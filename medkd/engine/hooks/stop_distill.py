@@ -1,6 +1,7 @@
 """Turn distillation off for the last epochs of training."""
 from mmengine.hooks import Hook
 
+from medkd.models.distillers import is_distiller
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
 
@@ -34,7 +35,7 @@ class StopDistillHook(Hook):
 
     def before_train(self, runner) -> None:
         model = unwrap_model(runner.model)
-        if not hasattr(model, 'distillation_enabled'):
+        if not is_distiller(model):
             raise TypeError(
                 'StopDistillHook needs a distiller model, got '
                 f'{type(model).__name__}; remove the hook for a plain '

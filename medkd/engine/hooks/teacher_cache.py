@@ -1,7 +1,7 @@
 import hashlib
 import json
 import os.path as osp
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -13,8 +13,8 @@ from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
 from medkd.datasets.replay import AugmentationReplayDataset
-from medkd.engine.teacher_cache import (TeacherOutputCache,
-                                       module_fingerprint, tensors_digest)
+from medkd.engine.teacher_cache import (DTYPES, TeacherOutputCache,
+                                       module_fingerprint)
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
 
@@ -26,24 +26,32 @@ def _barrier():
 
 @HOOKS.register_module()
 class TeacherCacheHook(Hook):
-    """Compute the frozen teachers' outputs once and serve them from a file.
+    """Compute each frozen teacher's outputs once and serve them from a file.
 
-    Before each training epoch the hook checks that the cache matches the
-    teachers' current weights (so a route checkpoint switched in by
-    :class:`TeacherSwitchHook` gets its own cache), the training pipeline,
-    the dataset and the number of views; if not, it builds the cache: every
-    (sample, view) pair of the :class:`AugmentationReplayDataset` goes through
-    the data preprocessor (``training=False``) and the teachers, each rank
-    filling its share of the rows. The distiller then reads its teacher
-    logits from the cache (``model.teacher_cache``) instead of running the
-    teachers. Enabled by ``teacher_cache = dict(num_views=...)`` in a config
-    (see :class:`~medkd.engine.MedKDRunner`).
+    Each teacher component (:class:`~medkd.models.teachers.FrozenTeacher`)
+    gets its own cache: before each training epoch the hook checks that the
+    cache matches the teacher's current weights (so a route checkpoint
+    switched in by :class:`TeacherSwitchHook` gets its own cache, and the
+    other teachers keep theirs), the training pipeline, the dataset and the
+    number of views; if not, it opens a new one, filled lazily as training
+    draws (sample, view) pairs (``build='lazy'``) or built now: every
+    (sample, view) pair of the :class:`AugmentationReplayDataset` goes
+    through the data preprocessor (``training=False``) and the teachers,
+    each rank filling its share of the rows (``build='all'``). The teacher
+    then serves its outputs from its cache (``teacher.cache``). Enabled by
+    ``teacher_cache = dict(num_views=...)`` in a config (see
+    :class:`~medkd.engine.MedKDRunner`).
 
     Args:
-        batch_size (int, optional): Batch size when building. Defaults to
-            the training batch size.
-        num_workers (int, optional): Loader workers when building. Defaults
-            to the training loader's.
+        batch_size (int, optional): Batch size when building (``'all'``).
+            Defaults to the training batch size.
+        num_workers (int, optional): Loader workers when building
+            (``'all'``). Defaults to the training loader's.
+        build (str): ``'lazy'`` or ``'all'``. Defaults to ``'lazy'``.
+        release_teachers (bool): Free a teacher's weights while its cache
+            is complete. Defaults to True.
+        dtype (str): ``'float16'`` (outputs within float16 precision) or
+            ``'float32'`` (exact). Defaults to ``'float16'``.
     """
 
     priority = 'LOW'  # after hooks that change the teachers (NORMAL)
@@ -53,19 +61,25 @@ class TeacherCacheHook(Hook):
     def __init__(self, batch_size: Optional[int] = None,
                  num_workers: Optional[int] = None,
                  build: str = 'lazy',
-                 release_teachers: bool = True):
+                 release_teachers: bool = True,
+                 dtype: str = 'float16'):
         if build not in self.BUILDS:
             raise ValueError(f'teacher_cache.build must be one of '
                              f'{self.BUILDS}, got {build!r}')
         if not isinstance(release_teachers, bool):
             raise TypeError('teacher_cache.release_teachers must be True or '
                             f'False, got {release_teachers!r}')
+        if dtype not in DTYPES:
+            raise ValueError(f'teacher_cache.dtype must be one of '
+                             f'{sorted(DTYPES)}, got {dtype!r}')
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.build_mode = build
         self.release = release_teachers
+        self.dtype = dtype
         self.ema_noted = False
-        self.cache: Optional[TeacherOutputCache] = None
+        #: {teacher name: its cache}
+        self.caches: Dict[str, TeacherOutputCache] = {}
 
     def before_train_epoch(self, runner) -> None:
         model = unwrap_model(runner.model)
@@ -75,22 +89,26 @@ class TeacherCacheHook(Hook):
                             'wrapped in AugmentationReplayDataset (set '
                             '`teacher_cache = dict(num_views=...)` in the '
                             'config), got ' + type(dataset).__name__)
-        # released teachers are unchanged since the cache of their weights
-        # was complete (any change of weights restores them first)
-        key = (self.cache.key if model.teachers_released and self.cache
-               is not None else self.cache_key(model, dataset))
-        if self.cache is None or self.cache.key != key:
-            model.restore_teachers()
-            self.open_cache(runner, model, dataset, key)
+        stale = {}
+        for name, teacher in model.teachers.items():
+            cache = self.caches.get(name)
+            # a released teacher is unchanged since its cache was complete
+            # (any change of weights restores it first)
+            key = (cache.key if teacher.released and cache is not None else
+                   self.cache_key(model, name, dataset))
+            if cache is None or cache.key != key:
+                teacher.restore()
+                stale[name] = key
+        if stale:
+            self.open_caches(runner, model, dataset, stale)
         self.release_if_complete(runner, model)
 
     def release_if_complete(self, runner, model) -> None:
-        """Free the teachers' weights once every output of this cache is
-        stored, unless validation runs them (``eval_teachers``, a gate of
+        """Free the weights of each teacher whose cache holds every output,
+        unless validation runs the teachers (``eval_teachers``, a gate of
         teacher outputs), an ``EMAHook`` averages every parameter of the
         model, or ``release_teachers=False``."""
-        if not self.release or model.teachers_released or \
-                model.predict_needs_teachers():
+        if not self.release or model.predict_needs_teachers():
             return
         if any(type(hook).__name__ == 'EMAHook' for hook in runner.hooks):
             if not self.ema_noted:
@@ -99,10 +117,9 @@ class TeacherCacheHook(Hook):
                           'memory because EMAHook averages all parameters, '
                           "the frozen teachers' too", logger='current')
             return
-        filled = self.cache.filled
-        if filled is not None and not filled.all():
-            return
-        freed = model.release_teachers()
+        freed = {name: model.teachers[name].release()
+                 for name, cache in self.caches.items() if cache.complete}
+        freed = {name: size for name, size in freed.items() if size}
         if freed:
             print_log(
                 'Teacher output cache complete: released the weights of '
@@ -114,96 +131,99 @@ class TeacherCacheHook(Hook):
 
     def after_train(self, runner) -> None:
         # the trained model is whole again for whatever follows
-        unwrap_model(runner.model).restore_teachers()
+        for teacher in unwrap_model(runner.model).teachers.values():
+            teacher.restore()
 
-    def open_cache(self, runner, model, dataset, key: str) -> None:
-        """Attach the cache of ``key``: reused if valid, else filled lazily
-        or built now (``build``)."""
-        self.save_filled()  # what the previous teacher filled
-        num_classes = self._num_outputs(model, dataset)
-        cache = TeacherOutputCache(
-            osp.join(runner.work_dir, 'teacher_cache'), key,
-            (dataset.num_items, len(model.teachers), num_classes))
-        model.teacher_cache = None  # build with live teachers
-        reason = cache.invalid_reason()
-        _barrier()
-        if reason is None:
-            cache.log_reuse()
-            cache.open_readonly()
-        elif self.build_mode == 'lazy':
-            rank, _ = get_dist_info()
-            if rank == 0:
-                cache.create_lazy()
+    def open_caches(self, runner, model, dataset, keys: Dict[str,
+                                                               str]) -> None:
+        """Attach the cache of ``keys[name]`` to each teacher named: reused
+        if valid, else filled lazily or built now (``build``)."""
+        self.save_filled()  # what the previous teachers filled
+        to_build = {}
+        for name, key in keys.items():
+            teacher = model.teachers[name]
+            teacher.cache = None  # computed live until attached
+            cache = TeacherOutputCache(
+                osp.join(runner.work_dir, 'teacher_cache'), key,
+                (dataset.num_items, self._num_outputs(model, name, dataset)),
+                self.dtype)
+            reason = cache.invalid_reason()
             _barrier()
-            cache.open_lazy()
-            print_log(
-                f'Teacher output cache: filling {cache.data_path} as training '
-                f'draws (sample, view) pairs ({int(cache.filled.sum())} of '
-                f'{dataset.num_items} filled): a pair is computed by the live '
-                'teachers the first time it is drawn and read back after, so '
-                'the cache never costs more teacher passes than live '
-                'teachers', logger='current')
-        else:
-            print_log(f'Teacher output cache: building {cache.data_path} '
-                      f'({reason}): every one of {dataset.num_items} '
-                      '(sample, view) pairs', logger='current')
-            self.build(runner, model, dataset, cache)
-            cache.open_readonly()
-        self.cache = cache
-        model.teacher_cache = self.cache
+            if reason is None:
+                cache.log_reuse()
+                cache.open_readonly()
+            elif self.build_mode == 'lazy':
+                rank, _ = get_dist_info()
+                if rank == 0:
+                    cache.create_lazy()
+                _barrier()
+                cache.open_lazy()
+                print_log(
+                    f'Teacher output cache of {name}: filling '
+                    f'{cache.data_path} as training draws (sample, view) '
+                    f'pairs ({int(cache.filled.sum())} of {dataset.num_items}'
+                    ' filled): a pair is computed by the live teacher the '
+                    'first time it is drawn and read back after, so the '
+                    'cache never costs more teacher passes than a live '
+                    'teacher', logger='current')
+            else:
+                print_log(f'Teacher output cache of {name}: building '
+                          f'{cache.data_path} ({reason}): every one of '
+                          f'{dataset.num_items} (sample, view) pairs',
+                          logger='current')
+                to_build[name] = cache
+            self.caches[name] = cache
+        if to_build:
+            self.build(runner, model, dataset, to_build)
+        for name in keys:
+            model.teachers[name].cache = self.caches[name]
 
     def after_train_epoch(self, runner) -> None:
         self.save_filled()
 
     def save_filled(self) -> None:
-        """Keep a lazily filled cache's rows for a resumed or repeated run
+        """Keep lazily filled caches' rows for a resumed or repeated run
         (rank 0 records its own rows; others' are recomputed)."""
-        if self.cache is not None and self.cache.filled is not None:
-            rank, _ = get_dist_info()
-            self.cache.flush_lazy(record=rank == 0)
+        rank, _ = get_dist_info()
+        for cache in self.caches.values():
+            if cache.filled is not None:
+                cache.flush_lazy(record=rank == 0)
 
-    @staticmethod
-    def cache_key(model, dataset: AugmentationReplayDataset) -> str:
-        """Digest of what the teachers' outputs depend on."""
+    def cache_key(self, model, name: str,
+                  dataset: AugmentationReplayDataset) -> str:
+        """Digest of what teacher ``name``'s outputs depend on."""
         inner = dataset.dataset
         description = dict(
-            teachers={
-                name: tensors_digest(teacher.state_dict())
-                for name, teacher in model.teachers.items()
-            },
-            input_sizes={
-                name: list(size) if size else None
-                for name, size in model.teacher_input_sizes.items()
-            },
+            teacher=model.teachers[name].cache_description(),
+            distiller=type(model).__name__,
+            position=list(model.teachers).index(name),  # e.g. a MIMO slot
             preprocessor=module_fingerprint(model.data_preprocessor),
-            teacher_norms={
-                name: None if norm is None else [
-                    norm[0], norm[1].flatten().tolist(),
-                    norm[2].flatten().tolist()
-                ]
-                for name, norm in getattr(model, 'teacher_norms', {}).items()
-            },
             pipeline=repr(getattr(inner, 'pipeline', None)),
             data=hashlib.sha1(
                 repr([inner.get_data_info(i) for i in range(len(inner))
                       ]).encode()).hexdigest(),
             num_views=dataset.num_views,
-            seed=dataset.seed)
+            seed=dataset.seed,
+            dtype=self.dtype)
         return hashlib.sha1(
             json.dumps(description, sort_keys=True).encode()).hexdigest()
 
     @staticmethod
-    def _num_outputs(model, dataset) -> int:
+    def _num_outputs(model, name: str, dataset) -> int:
         item = pseudo_collate([dataset[0]])
         with torch.no_grad():
             inputs = model.data_preprocessor(item, False)['inputs']
-            logits = model.teacher_logits(inputs)
-        return next(iter(logits.values())).shape[1]
+            logits = model.teachers[name](model.teacher_view(name, inputs))
+        return logits.shape[1]
 
-    def build(self, runner, model, dataset, cache: TeacherOutputCache):
+    def build(self, runner, model, dataset,
+              caches: Dict[str, TeacherOutputCache]) -> None:
+        """Fill every row of ``caches`` (one pass over the data for all of
+        them), each rank its share."""
         rank, world_size = get_dist_info()
         if rank == 0:
-            cache.create()
+            for cache in caches.values():
+                cache.create()
         _barrier()
         loader_cfg = runner.cfg.train_dataloader
         indices = list(range(rank, dataset.num_items, world_size))
@@ -218,15 +238,20 @@ class TeacherCacheHook(Hook):
         with torch.no_grad():
             for batch in loader:
                 data = model.data_preprocessor(batch, False)
-                logits = model.teacher_logits(data['inputs'])
                 rows = [s.metainfo['cache_index']
                         for s in data['data_samples']]
-                cache.write(rows, torch.stack(list(logits.values()), dim=1))
+                for name, cache in caches.items():
+                    cache.write(rows, model.teachers[name](
+                        model.teacher_view(name, data['inputs'])))
                 if progress is not None:
                     for _ in rows:
                         progress.update()
-        cache.flush()
+        for cache in caches.values():
+            cache.flush()
         _barrier()
         if rank == 0:
-            cache.finalize()
+            for cache in caches.values():
+                cache.finalize()
         _barrier()
+        for cache in caches.values():
+            cache.open_readonly()

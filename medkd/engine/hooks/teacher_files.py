@@ -1,12 +1,11 @@
 """Distiller checkpoints name their frozen teachers' files instead of
 storing their weights."""
-import os.path as osp
-
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
+from medkd.models.distillers import is_distiller
 from medkd.registry import HOOKS
-from medkd.utils.checkpoint import file_sha256, unwrap_model
+from medkd.utils.checkpoint import unwrap_model
 
 
 class TeacherFileChangedError(RuntimeError):
@@ -23,12 +22,14 @@ class TeacherFilesHook(Hook):
     so a checkpoint holds the trainable parts (student, gate, connectors),
     optimizer and scheduler state. This hook writes each such teacher's
     file and its SHA-256 into ``meta['teacher_files']`` (``{name: {'ckpt':
-    path, 'sha256': hex}}``; with the route position ``meta['route_index']``
-    of :class:`TeacherSwitchHook` for a checkpoint sequence), and when a
+    path, 'sha256': hex}}``, each teacher's
+    :attr:`~medkd.models.teachers.FrozenTeacher.file`), and when a
     checkpoint is loaded (``--resume``, ``load_from``, ``tools/test.py``)
-    checks that the teachers the model holds are those files: a teacher
-    loaded from another file, or a file whose content changed, is an error
-    naming the teacher and the file. Teachers that were not loaded
+    asks each teacher whether it holds that file
+    (:meth:`~medkd.models.teachers.FrozenTeacher.file_mismatch`; a route
+    teacher accepts any unchanged file of its route): a teacher loaded from
+    another file, or a file whose content changed, is an error naming the
+    teacher and the file. Teachers that were not loaded
     (``tools/test.py`` without ``eval_teachers``) are not checked: they do
     not take part.
 
@@ -39,52 +40,25 @@ class TeacherFilesHook(Hook):
     priority = 'LOW'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        files = getattr(unwrap_model(runner.model), 'teacher_files', None)
-        if files:
-            checkpoint.setdefault('meta', {})['teacher_files'] = {
-                name: dict(entry) for name, entry in files.items()
-            }
+        model = unwrap_model(runner.model)
+        if is_distiller(model) and model.teacher_files:
+            checkpoint.setdefault('meta', {})['teacher_files'] = \
+                model.teacher_files
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model = unwrap_model(runner.model)
         saved = (checkpoint.get('meta') or {}).get('teacher_files') or {}
-        held = getattr(model, 'teacher_files', None)
-        if held is None or not saved:
+        if not is_distiller(model) or not saved:
             return
-        route_teacher = getattr(model, 'teacher_name', None) if getattr(
-            model, 'route', None) else None
+        checked = []
         for name, entry in saved.items():
-            if name not in held:
+            teacher = model.teachers[name] if name in model.teachers else None
+            if teacher is None or teacher.file is None:
                 continue  # not loaded: the teacher takes no part here
-            if held[name]['sha256'] == entry['sha256']:
-                continue
-            if name == route_teacher:
-                # TeacherSwitchHook reloads the route checkpoint of the
-                # resumed epoch; its file must still be the one trained with
-                self._check_unchanged(name, entry)
-                continue
-            raise TeacherFileChangedError(
-                f'The checkpoint was trained with teachers.{name} = '
-                f'{entry["ckpt"]} (sha256 {entry["sha256"][:12]}…), but the '
-                f'config loads {held[name]["ckpt"]} (sha256 '
-                f'{held[name]["sha256"][:12]}…) into it: another teacher, '
-                'or '
-                'the file changed since. Point model.teachers.'
-                f'{name}.ckpt at the file the run was trained with.')
-        MMLogger.get_current_instance().info(
-            'Teacher files match the checkpoint: ' + ', '.join(
-                f'{n}={e["ckpt"]}' for n, e in saved.items() if n in held))
-
-    @staticmethod
-    def _check_unchanged(name: str, entry: dict) -> None:
-        path = entry['ckpt']
-        if not osp.isfile(path):
-            raise TeacherFileChangedError(
-                f'teachers.{name}: the route checkpoint {path} the '
-                'checkpoint was trained with is missing.')
-        digest = file_sha256(path)
-        if digest != entry['sha256']:
-            raise TeacherFileChangedError(
-                f'teachers.{name}: the route checkpoint {path} changed since '
-                f'the checkpoint was saved (sha256 {entry["sha256"][:12]}… '
-                f'then, {digest[:12]}… now).')
+            reason = teacher.file_mismatch(entry)
+            if reason:
+                raise TeacherFileChangedError(reason)
+            checked.append(f'{name}={entry["ckpt"]}')
+        if checked:
+            MMLogger.get_current_instance().info(
+                'Teacher files match the checkpoint: ' + ', '.join(checked))

@@ -1,5 +1,4 @@
 """Save a teacher's training route for :class:`CheckpointSequence`."""
-import json
 import os
 import os.path as osp
 from typing import List, Optional
@@ -9,10 +8,11 @@ from mmengine.dist import is_main_process, master_only
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
+from medkd.models.teachers import MANIFEST, read_manifest, write_manifest
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
-from medkd.models.teachers.route_manifest import MANIFEST, read_manifest
 from medkd.utils.fileio import atomic_write
+
 
 @HOOKS.register_module()
 class TeacherRouteSaverHook(Hook):
@@ -119,8 +119,7 @@ class TeacherRouteSaverHook(Hook):
         self.entries = [e for e in self.entries if e.get(self.unit) != step]
         self.entries.append({self.unit: step, 'file': filename})
         self.entries.sort(key=lambda e: e[self.unit])
-        text = json.dumps(self.entries, indent=2).encode()
-        atomic_write(self.manifest_path, lambda f: f.write(text))
+        write_manifest(self.manifest_path, self.entries)
         MMLogger.get_current_instance().info(
             f'Route checkpoint {len(self.entries)} saved: {filename} '
             f'({self.unit} {step}) -> {self.manifest_path}')

@@ -1,94 +1,104 @@
-"""Move a :class:`CheckpointSequence` teacher along its route."""
-from typing import Optional
+"""Move route teachers along their routes."""
+from typing import Dict
 
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 
+from medkd.models.distillers import is_distiller
+from medkd.models.teachers import RouteTeacher
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
 
 
 @HOOKS.register_module()
 class TeacherSwitchHook(Hook):
-    """Load the route checkpoint scheduled for each student epoch into the
-    single teacher of a :class:`~medkd.models.CheckpointSequence`.
+    """Load the route checkpoint scheduled for each student epoch into every
+    :class:`~medkd.models.teachers.RouteTeacher` of the model (the teacher
+    of a :class:`~medkd.models.CheckpointSequence`, or any teacher entry of
+    ``type='RouteTeacher'``).
 
     At ``before_train_epoch`` the index is recomputed from ``runner.epoch``
-    (0-based) with the distiller's route, so a resumed run picks the right
+    (0-based) with the teacher's route, so a resumed run picks the right
     checkpoint; a file is read only when the index changes (and once at the
     start of every run). The teacher stays frozen and in eval mode, and the
     optimizer and LR schedule are not touched. Each switch is logged (info)
-    and the active index is a scalar ``train/route_index`` in the message hub
-    (logged as ``route_index``). Past the route's last stretch the last
-    checkpoint stays, with one warning. Checkpoints store the active index as
-    ``meta['route_index']`` (a plain int); loading one checks it against the
+    and the active index is a scalar ``train/route_index`` in the message
+    hub (``train/route_index/<name>`` with several route teachers). Past the
+    route's last stretch the last checkpoint stays, with one warning.
+    Checkpoints store the active indices as ``meta['route_index']``
+    (``{teacher name: int}``); loading one checks them against the
     configured route.
 
     :class:`~medkd.engine.MedKDRunner` always registers it (a derived
     config that replaces ``custom_hooks`` cannot lose it); it does nothing
-    for a model without a route. The route itself is ``model.route``.
+    for a model without route teachers.
     """
 
     priority = 'ABOVE_NORMAL'  # before anything that runs the teacher
 
     def __init__(self):
-        self.active: Optional[int] = None
-        self.warned_exhausted = False
+        #: {teacher name: the route index loaded in this run}
+        self.active: Dict[str, int] = {}
+        self.warned_exhausted = set()
 
     def before_train(self, runner) -> None:
-        model = self._distiller(runner)
-        self.active = None
-        if model is None:
-            return
-        if not model.route:
-            MMLogger.get_current_instance().warning(
-                'TeacherSwitchHook: model.route is None, the teacher keeps '
-                'its initial weights.')
+        self.active = {}
 
     def before_train_epoch(self, runner) -> None:
-        model = self._distiller(runner)
-        if model is None or not model.route:
-            return
+        teachers = route_teachers(runner.model)
         epoch = runner.epoch
-        index = model.route_index_at(epoch)
         logger = MMLogger.get_current_instance()
-        if model.route_exhausted(epoch) and not self.warned_exhausted:
-            self.warned_exhausted = True
-            logger.warning(
-                f'Student epoch {epoch + 1} is past the teacher route '
-                f'({len(model.route)} checkpoints, last stretch ends at '
-                f'epoch {model.route[-1]["end"]}): the last checkpoint '
-                f'{model.route[-1]["file"]} stays the teacher.')
-        if index != self.active:
-            path = model.load_route_checkpoint(index)
-            self.active = index
-            logger.info(f'Teacher route: epoch {epoch + 1} distils from '
-                        f'checkpoint {index + 1}/{len(model.route)} '
-                        f'(route_index={index}): {path}')
-        runner.message_hub.update_scalar('train/route_index', index)
+        for name, teacher in teachers.items():
+            index = teacher.index_at(epoch)
+            if teacher.exhausted(epoch) and name not in \
+                    self.warned_exhausted:
+                self.warned_exhausted.add(name)
+                logger.warning(
+                    f'Student epoch {epoch + 1} is past the route of teacher '
+                    f'{name} ({len(teacher.route)} checkpoints, last stretch '
+                    f'ends at epoch {teacher.route[-1]["end"]}): the last '
+                    f'checkpoint {teacher.route[-1]["file"]} stays the '
+                    'teacher.')
+            if self.active.get(name) != index:
+                path = teacher.switch(index)
+                self.active[name] = index
+                logger.info(f'Teacher route: epoch {epoch + 1} distils from '
+                            f'checkpoint {index + 1}/{len(teacher.route)} of '
+                            f'{name} (route_index={index}): {path}')
+            scalar = ('train/route_index' if len(teachers) == 1 else
+                      f'train/route_index/{name}')
+            runner.message_hub.update_scalar(scalar, index)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self.active is not None:
-            checkpoint.setdefault('meta', {})['route_index'] = int(self.active)
+        if self.active:
+            checkpoint.setdefault('meta', {})['route_index'] = {
+                name: int(index) for name, index in self.active.items()
+            }
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         meta = checkpoint.get('meta', {})
         saved = meta.get('route_index')
-        model = self._distiller(runner)
-        if saved is None or model is None or not model.route or \
-                not meta.get('epoch'):
+        teachers = route_teachers(runner.model)
+        if saved is None or not teachers or not meta.get('epoch'):
             return
-        expected = model.route_index_at(meta['epoch'] - 1)
-        if saved != expected:
-            MMLogger.get_current_instance().warning(
-                f'The checkpoint was saved with route_index={saved} but the '
-                f'configured route gives {expected} for its last epoch '
-                f'({meta["epoch"]}): model.route changed; following the '
-                'configured route.')
+        if not isinstance(saved, dict):  # medkd before route teachers
+            saved = {next(iter(teachers)): saved}
+        for name, index in saved.items():
+            if name not in teachers:
+                continue
+            expected = teachers[name].index_at(meta['epoch'] - 1)
+            if index != expected:
+                MMLogger.get_current_instance().warning(
+                    f'The checkpoint was saved with route_index={index} of '
+                    f'teacher {name}, but the configured route gives '
+                    f'{expected} for its last epoch ({meta["epoch"]}): the '
+                    'route changed; following the configured route.')
 
-    @staticmethod
-    def _distiller(runner):
-        """The model if it has a teacher route (a CheckpointSequence),
-        else None."""
-        model = unwrap_model(runner.model)
-        return model if hasattr(model, 'load_route_checkpoint') else None
+
+def route_teachers(model) -> Dict[str, RouteTeacher]:
+    """``{name: teacher}`` of the route teachers of a (wrapped) model."""
+    model = unwrap_model(model)
+    if not is_distiller(model):
+        return {}
+    return {name: teacher for name, teacher in model.teachers.items()
+            if isinstance(teacher, RouteTeacher)}

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from terminaltables import AsciiTable
 
 from medkd.evaluation.metrics.medical_metric import compute_medical_metrics
+from medkd.models.distillers import is_distiller
 from medkd.registry import HOOKS
 from medkd.utils.checkpoint import unwrap_model
 
@@ -45,37 +46,25 @@ class TeacherValidationHook(Hook):
     def before_train(self, runner) -> None:
         self.training = True
 
-    @staticmethod
-    def _state_key(model, name: str) -> str:
-        """Changes when the teacher's weights change: the SHA-256 of the
-        file it was loaded from (also while its weights are released, see
-        ``TeacherCacheHook``), else a few sums of its weights."""
-        files = getattr(model, 'teacher_files', {})
-        if name in files:
-            return files[name]['sha256']
-        total = sum(float(p.detach().double().sum())
-                    for p in model.teachers[name].parameters())
-        return f'{total:.12e}'
-
     def after_val_epoch(self,
                         runner,
                         metrics: Optional[Dict[str, float]] = None) -> None:
         model = unwrap_model(runner.model)
-        teachers = getattr(model, 'teachers', None)
-        if not teachers or not self.training or runner.val_loop is None:
+        if not is_distiller(model) or not self.training or \
+                runner.val_loop is None:
             return
         pending = {
             name: key
-            for name, key in ((n, self._state_key(model, n))
-                              for n in teachers)
+            for name, key in ((n, t.weights_id())
+                              for n, t in model.teachers.items())
             if self.evaluated.get(name) != key
         }
         if not pending:
             return
         # released by a complete cache: back for this evaluation (the cache
         # hook frees them again before the next epoch)
-        if getattr(model, 'teachers_released', False):
-            model.restore_teachers()
+        for name in pending:
+            model.teachers[name].restore()
         results = self.evaluate(model, runner.val_dataloader, list(pending))
         classes = (getattr(runner.val_dataloader.dataset, 'metainfo', {})
                    or {}).get('classes')
@@ -110,8 +99,8 @@ class TeacherValidationHook(Hook):
             data = model.data_preprocessor(batch, False)
             inputs, samples = data['inputs'], data['data_samples']
             for name in names:
-                logits = model.teachers[name](
-                    model.teacher_inputs(name, inputs), mode='tensor')
+                logits = model.teachers[name](model.teacher_view(name,
+                                                                 inputs))
                 scores[name].append(model.to_probs(logits).float().cpu())
             num_classes = scores[names[0]][-1].shape[1]
             for sample in samples:

@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
+from medkd.models.head_kind import head_num_classes
 from medkd.registry import MODELS
-from ..distillers.base import head_num_classes, load_classifier_weights
+from medkd.utils.checkpoint import load_classifier_weights
 
 
 @MODELS.register_module()

@@ -1,4 +1,4 @@
-from .base import BaseDistiller
+from .base import BaseDistiller, is_distiller, student_of
 from .checkpoint_sequence import CheckpointSequence
 from .gated_multi_teacher import GatedMultiTeacher
 from .kd import VanillaKD
@@ -7,5 +7,6 @@ from .teacher_assistant import TeacherAssistant
 
 __all__ = [
     'BaseDistiller', 'CheckpointSequence', 'GatedMultiTeacher', 'VanillaKD',
-    'TeacherAssistant', 'MultiModalMIMO'
+    'TeacherAssistant', 'MultiModalMIMO', 'is_distiller',
+    'student_of'
 ]

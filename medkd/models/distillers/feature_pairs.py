@@ -5,35 +5,10 @@ from typing import Dict, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from medkd.models.classifiers import features_and_logits
 from medkd.registry import MODELS
 
-__all__ = ['features_and_logits', 'FeaturePairsMixin']
-
-
-def features_and_logits(classifier: nn.Module, inputs: torch.Tensor
-                        ) -> Tuple[Tuple[torch.Tensor, ...], torch.Tensor]:
-    """Run a classifier's backbone once; return its outputs and the logits.
-
-    The logits are ``head(neck((outputs[-1], )))``, so the last of the
-    backbone's ``out_indices`` must be the stage the head reads (checked by
-    :class:`TeacherAssistant` when it is built).
-
-    Args:
-        classifier (nn.Module): An mmpretrain ``ImageClassifier``-like model
-            with ``backbone``, optional ``neck`` and ``head``.
-        inputs (Tensor): ``(N, 3, H, W)`` normalised images.
-
-    Returns:
-        tuple: The backbone's outputs (one ``(N, C_i, H_i, W_i)`` map per
-        ``out_indices`` entry) and the ``(N, num_classes)`` logits.
-    """
-    outputs = classifier.backbone(inputs)
-    if not isinstance(outputs, (tuple, list)):
-        outputs = (outputs, )
-    last = (outputs[-1], )
-    if getattr(classifier, 'neck', None) is not None:
-        last = classifier.neck(last)
-    return tuple(outputs), classifier.head(last)
+__all__ = ['FeaturePairsMixin']
 
 
 class FeaturePairsMixin:
@@ -74,13 +49,11 @@ class FeaturePairsMixin:
         with_feats = {pair['teacher'] for pair in self.feature_pairs}
         logits, feats = {}, {}
         for name, teacher in self.teachers.items():
-            x = self.teacher_inputs(name, inputs)
+            x = self.teacher_view(name, inputs)
             if name in with_feats:
-                outputs, z = features_and_logits(teacher, x)
-                feats[name] = tuple(f.detach() for f in outputs)
+                feats[name], logits[name] = teacher.features(x)
             else:
-                z = teacher(x, mode='tensor')
-            logits[name] = z.detach()
+                logits[name] = teacher(x)
         return logits, feats
 
     def feature_pair_losses(self, student_feats, teacher_feats
@@ -123,7 +96,7 @@ class FeaturePairsMixin:
                 self.student, int(pair['student_stage']),
                 f'{key}.student_stage', 'model.student'),
             teacher_index=self._stage_position(
-                self.teachers[teacher], int(pair['teacher_stage']),
+                self.teachers[teacher].model, int(pair['teacher_stage']),
                 f'{key}.teacher_stage', f'model.teachers.{teacher}'),
             teacher=teacher,
             loss=pair['loss'],
@@ -158,9 +131,10 @@ class FeaturePairsMixin:
         finally:
             self.student.train(was_training)
         for name in {pair['teacher'] for pair in self.feature_pairs}:
-            feats[name] = self._probe(f'teachers.{name}.model',
-                                      self.teachers[name],
-                                      self.teacher_inputs(name, probe))
+            teacher = self.teachers[name]
+            feats[name] = self._probe(
+                f'teachers.{name}.model', teacher.model,
+                teacher.inputs_for(self.teacher_view(name, probe)))
         for k, pair in enumerate(self.feature_pairs):
             src = self._pick(feats['student'], pair['student_index'],
                              f'feature_pairs[{k}].student_stage', 'student')

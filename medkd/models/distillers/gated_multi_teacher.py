@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
+from medkd.models.classifiers import features_and_logits
 from medkd.models.gates.declarations import gate_uses_teacher_outputs
-from medkd.models.losses import SoftLabelLoss
+from medkd.models.losses import SoftLabelLoss, check_loss_weights
 from medkd.registry import MODELS
-from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
-                   head_kind)
-from .feature_pairs import FeaturePairsMixin, features_and_logits
+from .base import BaseDistiller
+from .feature_pairs import FeaturePairsMixin
 
 
 def soft_nll(probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -97,7 +97,7 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
         kd_loss (dict, optional): Soft loss between the student and ``p_T``
             (any soft-label loss; its temperature, the only one, softens the
             teachers). Defaults to ``KDLoss`` for softmax heads and
-            ``SoftBCELoss`` (with ``T²``) for sigmoid heads, at
+            ``SoftBCELoss`` for sigmoid heads, at
             ``default_temperature`` (4, the paper's).
         teacher_mixing (str): ``'probs'`` (the loss of the mixture) or
             ``'losses'`` (the mixture of per-teacher losses). Defaults to
@@ -149,8 +149,14 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
             raise ValueError('GatedMultiTeacher needs at least 2 teachers in '
                              f'`teachers`, got {list(self.teachers)}')
         gate = dict(gate or dict(type='ImageGate'))
+        if 'input_size' in gate:
+            raise KeyError(
+                'model.gate.input_size is now model.gate.resize_input (the '
+                "key teachers use for the same resize); found "
+                f"input_size={gate['input_size']!r}.")
+        self.predict_options['gate'] = dict(gate)
         gate['num_teachers'] = len(self.teachers)
-        kind = head_kind(self.student)
+        kind = self.head_kind
         if gate.setdefault('head_kind', kind) != kind:
             raise ValueError(
                 f"model.gate.head_kind is {gate['head_kind']!r} but the "
@@ -163,9 +169,7 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
                 f"student's head is {kind!r}. Set model.gate_ce_weight=0.")
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
-        self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature,
-                                     batch_augments=self.batch_augmented)
+        self.kd_loss = self.build_kd_loss(kd_loss)
         if teacher_mixing not in ('probs', 'losses'):
             raise ValueError(
                 "model.teacher_mixing must be 'probs' (the loss of the "
@@ -257,10 +261,16 @@ class GatedMultiTeacher(FeaturePairsMixin, BaseDistiller):
             total = total / teacher_logits.size(1)
         return total
 
-    def predict_needs_teachers(self) -> bool:
-        """Also when the gate weighs the teachers by their outputs."""
-        return super().predict_needs_teachers() or \
-            gate_uses_teacher_outputs(self.gate)
+    @classmethod
+    def teachers_needed_to_predict(cls, options: dict) -> bool:
+        """Also when the gate weighs the teachers by their outputs (its
+        declaration, :func:`~medkd.models.gates.declarations.
+        gate_uses_teacher_outputs`): its dumped weights need them."""
+        gate = options.get('gate') or dict(type='ImageGate')
+        kind = gate.get('type', 'ImageGate')
+        gate_cls = MODELS.get(kind) if isinstance(kind, str) else kind
+        return super().teachers_needed_to_predict(options) or \
+            gate_uses_teacher_outputs(gate_cls)
 
     def predict(self,
                 inputs: torch.Tensor,

@@ -4,8 +4,10 @@ import torch
 from mmpretrain.structures import DataSample
 
 from medkd.registry import MODELS
-from .base import BaseDistiller, build_kd_loss, check_loss_weights
-from .feature_pairs import FeaturePairsMixin, features_and_logits
+from medkd.models.classifiers import features_and_logits
+from medkd.models.losses import check_loss_weights
+from .base import BaseDistiller
+from .feature_pairs import FeaturePairsMixin
 
 
 @MODELS.register_module()
@@ -31,7 +33,7 @@ class VanillaKD(FeaturePairsMixin, BaseDistiller):
             to 0.5.
         kd_loss (dict, optional): Soft-label loss config; its temperature is
             the only one. Defaults to ``KDLoss`` for softmax heads and
-            ``SoftBCELoss`` (with ``T²``) for sigmoid heads, at
+            ``SoftBCELoss`` for sigmoid heads, at
             ``default_temperature`` (4).
         feature_pairs (Sequence[dict]): Feature terms added to the loss
             (FitNets, attention transfer, ...), see
@@ -42,8 +44,6 @@ class VanillaKD(FeaturePairsMixin, BaseDistiller):
             the connectors' channels. Defaults to (3, 32, 32).
         **kwargs: Passed to :class:`BaseDistiller`.
     """
-
-    default_temperature = 4.0
 
     def __init__(self,
                  student: dict,
@@ -60,9 +60,7 @@ class VanillaKD(FeaturePairsMixin, BaseDistiller):
                              f'`teachers`, got {list(self.teachers)}')
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
-        self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature,
-                                     batch_augments=self.batch_augmented)
+        self.kd_loss = self.build_kd_loss(kd_loss)
         self.build_feature_pairs(feature_pairs, probe_shape)
 
     def loss(self, inputs: torch.Tensor,

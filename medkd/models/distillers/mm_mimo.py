@@ -2,13 +2,11 @@
 from typing import Dict, List, Optional
 
 import torch
-import torch.nn as nn
 from mmpretrain.structures import DataSample
 
+from medkd.models.losses import check_loss_weights
 from medkd.registry import MODELS
-from medkd.utils.checkpoint import classifier_state_dict, safe_load
-from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
-                   load_classifier_weights)
+from .base import BaseDistiller
 
 
 @MODELS.register_module()
@@ -75,19 +73,14 @@ class MultiModalMIMO(BaseDistiller):
         self.slot_of = {name: m for m, name in enumerate(self.teachers)}
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
-        self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature,
-                                     batch_augments=self.batch_augmented)
+        self.kd_loss = self.build_kd_loss(kd_loss)
 
-    def add_teacher(self, name: str, cfg: dict) -> None:
-        """As :meth:`BaseDistiller.add_teacher`, also accepting a
-        late-fusion checkpoint."""
-        ckpt = cfg.get('ckpt') if isinstance(cfg, dict) else None
-        super().add_teacher(name, {**cfg, 'ckpt': None} if ckpt else cfg)
-        if ckpt:
-            _load_teacher_weights(self.teachers[name], ckpt, name)
-            self.teacher_ckpts[name] = ckpt
-            self.record_teacher_file(name, ckpt)
+    def build_teacher(self, name: str, cfg: dict, **filled_in):
+        """A frozen teacher whose ``ckpt`` may also be a late-fusion
+        checkpoint: its member ``name`` (``member`` defaults to the
+        teacher's name)."""
+        return super().build_teacher(name, dict(dict(member=name), **cfg),
+                                     **filled_in)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
@@ -128,37 +121,6 @@ class MultiModalMIMO(BaseDistiller):
                 student_logits[:, m], logits, labels=labels)
         return losses
 
-    def teacher_inputs(self, name: str, inputs: torch.Tensor) -> torch.Tensor:
-        """Slot ``m`` of the packed batch for teacher ``m`` (then resized if
-        the teacher has a ``resize_input``)."""
-        sliced = inputs[:, self.student.slot_slice(self.slot_of[name])]
-        return super().teacher_inputs(name, sliced)
-
-
-def _load_teacher_weights(model: nn.Module, ckpt: str, name: str) -> None:
-    """Load teacher ``name`` from its own checkpoint or from member ``name``
-    of a late-fusion checkpoint (keys ``members.<name>.*``)."""
-    key = f'teachers.{name}'
-    state = classifier_state_dict(
-        safe_load(ckpt, map_location='cpu'), prefix=None)
-    if not any(k.startswith('members.') for k in state):
-        load_classifier_weights(model, ckpt, key)
-        return
-    prefix = f'members.{name}.'
-    member_state = {
-        k[len(prefix):]: v
-        for k, v in state.items() if k.startswith(prefix)
-    }
-    if not member_state:
-        found = sorted(
-            {k.split('.')[1]
-             for k in state if k.startswith('members.')})
-        raise KeyError(f'The late-fusion checkpoint "{ckpt}" given as '
-                       f'{key}.ckpt has no member "{name}" (members: '
-                       f'{found}); name each teacher after its member.')
-    try:
-        model.load_state_dict(member_state, strict=True)
-    except RuntimeError as err:
-        raise RuntimeError(
-            f'Member "{name}" of the checkpoint "{ckpt}" given as {key}.ckpt '
-            f'does not fit the architecture in {key}.model:\n{err}') from None
+    def teacher_view(self, name: str, inputs: torch.Tensor) -> torch.Tensor:
+        """Slot ``m`` of the packed batch for teacher ``m``."""
+        return inputs[:, self.student.slot_slice(self.slot_of[name])]

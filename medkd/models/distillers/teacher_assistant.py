@@ -4,10 +4,11 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample, label_to_onehot
 
+from medkd.models.classifiers import features_and_logits
+from medkd.models.losses import check_loss_weights
 from medkd.registry import MODELS
-from .base import (BaseDistiller, build_kd_loss, check_loss_weights,
-                   head_kind)
-from .feature_pairs import FeaturePairsMixin, features_and_logits
+from .base import BaseDistiller
+from .feature_pairs import FeaturePairsMixin
 
 
 def label_mask(data_samples: List[DataSample],
@@ -131,14 +132,7 @@ class TeacherAssistant(FeaturePairsMixin, BaseDistiller):
                              '`teachers`.')
         self.cls_weight, self.kd_weight = check_loss_weights(
             cls_weight=cls_weight, kd_weight=kd_weight)
-        self.sigmoid_head = head_kind(self.student) != 'softmax'
-        if kd_loss is None:
-            kd_loss = dict(
-                type='SoftBCELoss' if self.sigmoid_head else 'KDLoss',
-                temperature=self.default_temperature)
-        self.kd_loss = build_kd_loss(kd_loss, self.student,
-                                     self.default_temperature,
-                                     batch_augments=self.batch_augmented)
+        self.kd_loss = self.build_kd_loss(kd_loss)
 
         self.build_feature_pairs(feature_pairs, probe_shape)
 
@@ -151,7 +145,7 @@ class TeacherAssistant(FeaturePairsMixin, BaseDistiller):
         else:
             student_logits = self.student(inputs, mode='tensor')
         mask = (label_mask(data_samples, student_logits)
-                if self.sigmoid_head else None)
+                if self.multi_label else None)
         kd_kwargs = dict(labels=self.hard_labels(data_samples))
         if mask is not None:
             kd_kwargs['mask'] = mask
@@ -178,7 +172,7 @@ class TeacherAssistant(FeaturePairsMixin, BaseDistiller):
         :meth:`BaseDistiller.classification_loss`."""
         logits = self.student(inputs, mode='tensor')
         mask = (label_mask(data_samples, logits)
-                if self.sigmoid_head else None)
+                if self.multi_label else None)
         return dict(loss_cls=self._hard_loss(logits, data_samples, mask))
 
     def _hard_loss(self, logits: torch.Tensor,

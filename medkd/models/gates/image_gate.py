@@ -22,8 +22,9 @@ class ImageGate(BaseModule):
         in_channels (int): Image channels. Defaults to 3.
         channels (Sequence[int]): Conv widths. Defaults to (32, 64).
         hidden (int): Width of the hidden FC layer. Defaults to 32.
-        input_size (int | tuple, optional): Resize the image to this size
-            before the gate sees it (a cheaper gate). Defaults to None.
+        resize_input (int | tuple, optional): Resize the image to this size
+            before the gate sees it (a cheaper gate; the key teachers use
+            for the same thing). Defaults to None.
         temperature (float): Softmax temperature of the gate. Defaults to 1.
         head_kind (str): ``'softmax'`` or ``'multi_label'``, how the
             teachers' probabilities read (filled in by
@@ -43,7 +44,7 @@ class ImageGate(BaseModule):
                  in_channels: int = 3,
                  channels: Sequence[int] = (32, 64),
                  hidden: int = 32,
-                 input_size=None,
+                 resize_input=None,
                  temperature: float = 1.0,
                  head_kind: str = 'softmax',
                  init_cfg: Optional[dict] = None):
@@ -56,8 +57,8 @@ class ImageGate(BaseModule):
             raise ValueError(f'a gate needs num_teachers >= 2, '
                              f'got {num_teachers}')
         self.num_teachers = num_teachers
-        self.input_size = (input_size, input_size) if isinstance(
-            input_size, int) else input_size
+        self.resize_input = (resize_input, resize_input) if isinstance(
+            resize_input, int) else resize_input
         self.temperature = temperature
         layers = []
         for width in channels:
@@ -79,10 +80,10 @@ class ImageGate(BaseModule):
         return 0
 
     def image_features(self, x: torch.Tensor) -> torch.Tensor:
-        if self.input_size is not None and tuple(
-                x.shape[-2:]) != tuple(self.input_size):
-            x = F.interpolate(
-                x, size=self.input_size, mode='bilinear', align_corners=False)
+        if self.resize_input is not None and tuple(
+                x.shape[-2:]) != tuple(self.resize_input):
+            x = F.interpolate(x, size=self.resize_input, mode='bilinear',
+                              align_corners=False)
         return self.features(x)
 
     def forward(self,

@@ -1,4 +1,5 @@
 from .at_loss import ATLoss
+from .build import build_kd_loss, check_loss_weights
 from .dist_loss import DISTLoss, MultiLabelDISTLoss
 from .dkd_loss import DKDLoss
 from .feature_kl import FeatureKLLoss
@@ -10,5 +11,6 @@ from .wasserstein import WassersteinFeatureLoss
 __all__ = [
     'ATLoss', 'DISTLoss', 'DKDLoss', 'FeatureKLLoss', 'FitNetsLoss',
     'KDLoss', 'LogitStdKDLoss', 'MultiLabelDISTLoss',
-    'SoftBCELoss', 'SoftLabelLoss', 'WassersteinFeatureLoss'
+    'SoftBCELoss', 'SoftLabelLoss', 'WassersteinFeatureLoss', 'build_kd_loss',
+    'check_loss_weights'
 ]

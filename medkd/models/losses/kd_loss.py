@@ -44,7 +44,7 @@ class SoftLabelLoss(nn.Module):
 
     - ``head_kinds``: the head kinds the loss applies to (``'softmax'``,
       ``'multi_label'``: the values of
-      :func:`~medkd.models.distillers.base.head_kind`).
+      :func:`~medkd.models.head_kind.head_kind`).
     - ``needs_labels``: whether :meth:`forward` needs ``labels``.
 
     Args:

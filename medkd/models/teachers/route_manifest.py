@@ -1,9 +1,11 @@
-"""The manifest of a teacher's training route: read by
-:class:`~medkd.models.CheckpointSequence`, written by
-:class:`~medkd.engine.hooks.TeacherRouteSaverHook` (both import it from
-here, below the model and the hook)."""
+"""The manifest of a teacher's training route: written by
+:class:`~medkd.engine.hooks.TeacherRouteSaverHook`, read by
+:class:`~medkd.models.teachers.RouteTeacher` (both import it from here,
+below the model and the hook)."""
 import json
 from typing import List
+
+from medkd.utils.fileio import atomic_write
 
 MANIFEST = 'manifest.json'
 
@@ -20,3 +22,10 @@ def read_manifest(path: str) -> List[dict]:
         raise ValueError(f'Route manifest "{path}" must be a JSON list of '
                          '{"epoch" (or "iter"): int, "file": str} objects.')
     return entries
+
+
+def write_manifest(path: str, entries: List[dict]) -> None:
+    """Write the entries (as :func:`read_manifest` returns them)
+    atomically: a reader never sees a half-written manifest."""
+    text = json.dumps(entries, indent=2).encode()
+    atomic_write(path, lambda f: f.write(text))

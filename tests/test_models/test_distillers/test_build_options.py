@@ -24,15 +24,15 @@ def test_distiller_init_cfg_reaches_student_and_connectors_not_teachers():
     model = _kd(student=student,
                 init_cfg=dict(type='Constant', val=0.25, layer='Conv2d'))
     teacher_before = {
-        k: v.clone() for k, v in model.teachers.state_dict().items()
+        k: v.clone() for k, v in model.teachers.t.model.state_dict().items()
     }
-    # a teacher without a checkpoint is initialised by its own config only
-    model.teacher_ckpts['t'] = 'loaded'
+    # a teacher loaded from a file keeps its weights
+    model.teachers.t.ckpt = 'loaded'
     model.init_weights()
     convs = [m for m in model.student.modules()
              if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(torch.all(c.weight == 0.25) for c in convs)
-    for key, value in model.teachers.state_dict().items():
+    for key, value in model.teachers.t.model.state_dict().items():
         assert torch.equal(value, teacher_before[key]), key
 
     ta = MODELS.build(

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
+from medkd.models.teachers import RouteTeacher
 from medkd.registry import MODELS
 from conftest import tiny_classifier
 
@@ -50,13 +51,13 @@ def _cs(route=None, ckpt=None, kd_weight=0.5, temperature=5.0):
 
 def _teacher_equals(model, path):
     expected = torch.load(path, weights_only=True)['state_dict']
-    state = model.teachers.big.state_dict()
+    state = model.teachers.big.model.state_dict()
     return all(torch.equal(state[k], v) for k, v in expected.items())
 
 
 def test_loss_equals_independent_computation(route):
     model = _cs(dict(checkpoints=route), kd_weight=0.3, temperature=5.0)
-    model.load_route_checkpoint(2)
+    model.teachers.big.switch(2)
     model.train()
     data, labels = _batch()
     data = model.data_preprocessor(data, True)
@@ -84,21 +85,21 @@ def test_starts_from_first_checkpoint_and_loads_others_frozen(route):
     model.init_weights()  # must not re-initialise the route's teacher
     assert _teacher_equals(model, route[0])
     model.train()
-    assert model.load_route_checkpoint(1) == route[1]
-    assert _teacher_equals(model, route[1]) and model.route_index == 1
+    assert model.teachers.big.switch(1) == route[1]
+    assert _teacher_equals(model, route[1]) and model.teachers.big.route_index == 1
     assert not any(m.training for m in model.teachers.modules())
     assert not any(p.requires_grad for p in model.teachers.parameters())
     # only paths and epochs are kept, not the checkpoints' tensors
     assert all(
-        isinstance(v, (str, int, type(None))) for entry in model.route
+        isinstance(v, (str, int, type(None))) for entry in model.teachers.big.route
         for v in entry.values())
 
 
 def test_interval_schedule(route):
     model = _cs(dict(checkpoints=route, interval=5))
-    assert [model.route_index_at(e) for e in range(17)] == \
+    assert [model.teachers.big.index_at(e) for e in range(17)] == \
         [min(e // 5, 2) for e in range(17)]
-    assert not model.route_exhausted(14) and model.route_exhausted(15)
+    assert not model.teachers.big.exhausted(14) and model.teachers.big.exhausted(15)
 
 
 def test_manifest_spans_follow_the_teacher_epochs(route, tmp_path):
@@ -109,10 +110,10 @@ def test_manifest_spans_follow_the_teacher_epochs(route, tmp_path):
     } for e in (5, 10, 15)]
     manifest.write_text(json.dumps(entries))
     model = _cs(dict(manifest=str(manifest)))
-    assert [e['file'] for e in model.route] == route  # relative to manifest
-    assert [model.route_index_at(e) for e in range(17)] == \
+    assert [e['file'] for e in model.teachers.big.route] == route  # relative to manifest
+    assert [model.teachers.big.index_at(e) for e in range(17)] == \
         [min(e // 5, 2) for e in range(17)]
-    assert model.route_exhausted(15) and not model.route_exhausted(14)
+    assert model.teachers.big.exhausted(15) and not model.teachers.big.exhausted(14)
     # unevenly spaced: ckpt of epoch k teaches from the previous one's epoch
     manifest.write_text(
         json.dumps([{
@@ -123,11 +124,11 @@ def test_manifest_spans_follow_the_teacher_epochs(route, tmp_path):
             'file': 'route_epoch_10.pth'
         }]))
     model = _cs(dict(manifest=str(manifest)))
-    assert [model.route_index_at(e) for e in range(9)] == \
+    assert [model.teachers.big.index_at(e) for e in range(9)] == \
         [0, 0, 1, 1, 1, 1, 1, 1, 1]
     # an explicit interval overrides the manifest's epochs
     model = _cs(dict(manifest=str(manifest), interval=3))
-    assert [model.route_index_at(e) for e in range(7)] == \
+    assert [model.teachers.big.index_at(e) for e in range(7)] == \
         [0, 0, 0, 1, 1, 1, 1]
 
 
@@ -199,7 +200,8 @@ def test_route_config_errors(route):
 
 def test_without_route_it_is_vanilla_kd_from_the_initial_teacher(route):
     model = _cs(None, ckpt=route[1], kd_weight=0.4, temperature=3.0)
-    assert model.route == [] and _teacher_equals(model, route[1])
+    assert not isinstance(model.teachers.big, RouteTeacher)
+    assert _teacher_equals(model, route[1])
     vanilla = MODELS.build(
         dict(
             type='VanillaKD',

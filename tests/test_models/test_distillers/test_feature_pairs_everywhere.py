@@ -42,7 +42,7 @@ def test_feature_terms_equal_an_independent_computation(method):
         losses)
     s = model.student.backbone(inputs)
     with torch.no_grad():
-        t = model.teachers.t0.backbone(inputs)
+        t = model.teachers.t0.model.backbone(inputs)
     torch.testing.assert_close(losses['loss_feat_0'], ATLoss()(s[0], t[0]))
     projected = model.connectors['1'](s[1], t[2].shape[-2:])
     torch.testing.assert_close(losses['loss_feat_1'],

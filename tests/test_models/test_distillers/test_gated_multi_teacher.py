@@ -48,7 +48,7 @@ class _OneHotGate(nn.Module):
 @pytest.mark.parametrize('gate', ['ImageGate', 'ConfidenceGate'])
 @pytest.mark.parametrize('k', [2, 3])
 def test_gate_weights_sum_to_one_per_sample(gate, k):
-    model = _gated(k, gate=dict(type=gate, input_size=8, temperature=2.0))
+    model = _gated(k, gate=dict(type=gate, resize_input=8, temperature=2.0))
     inputs, samples, _ = _batch()
     teacher_logits, weights = model.gate_teachers(inputs)
     assert teacher_logits.shape == (6, k, 3)
@@ -68,7 +68,7 @@ def test_one_hot_gate_equals_vanilla_kd_against_that_teacher():
     inputs, samples, labels = _batch()
     losses = model.loss(inputs, samples)
     with torch.no_grad():
-        z_t = model.teachers.t1(inputs, mode='tensor')
+        z_t = model.teachers.t1.model(inputs, mode='tensor')
     z_s = model.student(inputs, mode='tensor')
     T = 3.0
     p_t = F.softmax(z_t / T, 1)
@@ -134,7 +134,7 @@ def test_predict_keeps_per_sample_gate_weights_and_teacher_input_size():
                  large=dict(model=tiny_classifier(), resize_input=32)),
              eval_teachers=True))  # the teachers run in predict
     seen = {}
-    model.teachers.large.register_forward_pre_hook(
+    model.teachers.large.model.register_forward_pre_hook(
         lambda m, args, kwargs: seen.update(shape=args[0].shape),
         with_kwargs=True)
     model.eval()
@@ -160,7 +160,7 @@ def test_sigmoid_heads_mix_sigmoids_and_use_soft_bce():
     samples = [DataSample().set_gt_label([i % 2]) for i in range(4)]
     losses = model.loss(inputs, samples)
     with torch.no_grad():
-        q = torch.sigmoid(model.teachers.a(inputs, mode='tensor') / 2)
+        q = torch.sigmoid(model.teachers.a.model(inputs, mode='tensor') / 2)
     z_s = model.student(inputs, mode='tensor')
     bce = F.binary_cross_entropy_with_logits(z_s / 2, q, reduction='none')
     torch.testing.assert_close(losses['loss_kd'],
@@ -184,7 +184,7 @@ def test_eval_teachers_scores_come_from_one_teacher_forward():
     preds = model.predict(inputs, samples)
     assert len(calls) == 2  # each teacher once, shared by gate and scores
     with torch.no_grad():
-        expected = F.softmax(model.teachers.t1(inputs, mode='tensor'), 1)
+        expected = F.softmax(model.teachers.t1.model(inputs, mode='tensor'), 1)
     torch.testing.assert_close(
         torch.stack([p.pred_score_t1 for p in preds]), expected)
 
@@ -278,7 +278,7 @@ def test_teacher_mixing_losses_is_the_weighted_sum_of_per_teacher_losses(
     losses = model.loss(inputs, samples)
     z_s = model.student(inputs, mode='tensor')
     with torch.no_grad():
-        z_t = [getattr(model.teachers, f't{k}')(inputs, mode='tensor')
+        z_t = [getattr(model.teachers, f't{k}').model(inputs, mode='tensor')
                for k in range(3)]
     expected = sum((weights[:, k] * _kl_per_sample(z_t[k], z_s, T)).mean()
                    for k in range(3))
@@ -303,8 +303,8 @@ def test_camkd_with_per_teacher_losses_matches_the_official_formula():
     losses = model.loss(inputs, samples)
     z_s = model.student(inputs, mode='tensor')
     with torch.no_grad():
-        z_t = torch.stack([model.teachers.t0(inputs, mode='tensor'),
-                           model.teachers.t1(inputs, mode='tensor')])
+        z_t = torch.stack([model.teachers.t0.model(inputs, mode='tensor'),
+                           model.teachers.t1.model(inputs, mode='tensor')])
     ce = torch.stack([F.cross_entropy(z, labels, reduction='none')
                       for z in z_t])  # (K, N)
     attention = (1.0 - F.softmax(ce, dim=0)) / (2 - 1)
@@ -328,7 +328,7 @@ def test_per_teacher_dist_of_identical_teachers_is_the_single_teacher_loss():
     losses = model.loss(inputs, samples)
     z_s = model.student(inputs, mode='tensor')
     with torch.no_grad():
-        z_t = model.teachers.t0(inputs, mode='tensor')
+        z_t = model.teachers.t0.model(inputs, mode='tensor')
     single = model.kd_loss(z_s, z_t)
     torch.testing.assert_close(losses['loss_kd'], model.kd_weight * single)
 

@@ -57,7 +57,7 @@ def test_single_teacher_distillers(method, loss):
     inputs = inputs.double()
     losses = model.loss(inputs, samples)
     z_s = model.student(inputs, mode='tensor')
-    z_t = model.teachers.t(inputs, mode='tensor')
+    z_t = model.teachers.t.model(inputs, mode='tensor')
     assert losses['loss_kd'].item() == pytest.approx(
         0.6 * reference(_np(z_s), _np(z_t), y), rel=1e-6)
 
@@ -72,8 +72,8 @@ def test_teacher_assistant_kd_term(loss):
     inputs = inputs.double()
     losses = model.loss(inputs, samples)
     z_s = model.student(inputs, mode='tensor')
-    z_t = (model.teachers.a(inputs, mode='tensor') +
-           model.teachers.b(inputs, mode='tensor')) / 2  # ensemble mean
+    z_t = (model.teachers.a.model(inputs, mode='tensor') +
+           model.teachers.b.model(inputs, mode='tensor')) / 2  # ensemble mean
     assert losses['loss_kd'].item() == pytest.approx(
         0.5 * reference(_np(z_s), _np(z_t), y), rel=1e-6)
 
@@ -93,7 +93,7 @@ def test_gated_mixes_each_teacher_as_the_loss_softens_it(loss):
     _, w = model.gate_teachers(inputs)
     w = _np(w)
     temp = cfg['temperature']
-    z = [_np(model.teachers[k](inputs, mode='tensor')) for k in 'ab']
+    z = [_np(model.teachers[k].model(inputs, mode='tensor')) for k in 'ab']
     if loss == 'LogitStdKDLoss':
         soft = [softmax(zscore(zk) / temp) for zk in z]
     else:
@@ -131,7 +131,7 @@ def test_mm_mimo_gives_each_slot_its_own_labels(loss):
     z_s = model.student(inputs, mode='tensor')
     expected = 0.0
     for m in range(2):
-        z_t = model.teachers[f'm{m}'](
+        z_t = model.teachers[f'm{m}'].model(
             inputs[:, model.student.slot_slice(m)], mode='tensor')
         expected += reference(_np(z_s[:, m]), _np(z_t),
                               slot_labels[:, m].numpy())
@@ -169,7 +169,7 @@ def test_cached_teacher_outputs_feed_a_label_aware_loss():
     inputs, samples, y = _batch()
     inputs = inputs.double()
     live = model.loss(inputs, samples)['loss_kd']
-    rows = model.teachers.t(inputs, mode='tensor').detach()[:, None]
+    rows = model.teachers.t.model(inputs, mode='tensor').detach()
 
     class _Cache:  # a complete cache: every row is filled
 
@@ -181,7 +181,7 @@ def test_cached_teacher_outputs_feed_a_label_aware_loss():
 
     for i, sample in enumerate(samples):
         sample.set_metainfo(dict(cache_index=i))
-    model.teacher_cache = _Cache()
-    model.teachers.t.forward = None  # a live teacher call would fail
+    model.teachers.t.cache = _Cache()
+    model.teachers.t.model.forward = None  # a live teacher call would fail
     cached = model.loss(inputs, samples)['loss_kd']
     torch.testing.assert_close(cached, live)

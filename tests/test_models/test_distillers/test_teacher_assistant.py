@@ -79,11 +79,11 @@ def test_loss_equals_independent_computation_with_masks():
 
     with torch.no_grad():
         z_s = model.student(inputs, mode='tensor').numpy()
-        z_t = np.mean([model.teachers[k](inputs, mode='tensor').numpy()
+        z_t = np.mean([model.teachers[k].model(inputs, mode='tensor').numpy()
                        for k in ('a', 'b')], axis=0)
         f_s = model.student.backbone(inputs)
-        f_a = model.teachers.a.backbone(inputs)
-        f_b = model.teachers.b.backbone(inputs)
+        f_a = model.teachers.a.model.backbone(inputs)
+        f_b = model.teachers.b.model.backbone(inputs)
     y = np.zeros((4, L))
     for i, s in enumerate(samples):
         y[i, s.gt_label.numpy()] = 1
@@ -150,7 +150,7 @@ def test_single_label_uses_ce_and_t2_kl():
     assert set(losses) == {'loss_cls', 'loss_kd'}
     with torch.no_grad():
         z_s = model.student(inputs, mode='tensor')
-        z_t = model.teachers.t(inputs, mode='tensor')
+        z_t = model.teachers.t.model(inputs, mode='tensor')
     y = torch.tensor([s.gt_label.item() for s in samples])
     torch.testing.assert_close(losses['loss_cls'], F.cross_entropy(z_s, y))
     p_t = F.softmax(z_t / 4, 1)
@@ -196,7 +196,7 @@ def test_assistant_checkpoint_loads_as_next_stage_teacher(tmp_path):
                                  connector=dict(type='ConvConnector'))],
              probe_shape=(3, 16, 16)))
     for key, value in assistant.student.state_dict().items():
-        assert torch.equal(student.teachers.assistant.state_dict()[key],
+        assert torch.equal(student.teachers.assistant.model.state_dict()[key],
                            value), key
 
 

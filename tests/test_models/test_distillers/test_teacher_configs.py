@@ -52,18 +52,18 @@ def test_teacher_with_other_normalisation_gets_its_own_inputs(teacher_norm):
     batch = _raw_batch()
     inputs = model.data_preprocessor(batch, False)['inputs']
     inside = model.teacher_logits(inputs)['t']
-    expected = _standalone_logits(model.teachers.t, teacher_norm, batch)
+    expected = _standalone_logits(model.teachers.t.model, teacher_norm, batch)
     torch.testing.assert_close(inside, expected, rtol=1e-4, atol=1e-4)
     # without the renormalisation the teacher would see other inputs
     with torch.no_grad():
-        wrong = model.teachers.t(inputs, mode='tensor')
+        wrong = model.teachers.t.model(inputs, mode='tensor')
     assert not torch.allclose(wrong, expected, atol=1e-3)
 
 
 def test_same_normalisation_is_left_alone():
     model = _distiller(dict(model=tiny_classifier(),
                             data_preprocessor=STUDENT_NORM))
-    assert model.teacher_norms['t'] is None
+    assert model.teachers.t.norm_scale is None
 
 
 def test_config_form_takes_model_and_preprocessor_from_the_file(tmp_path):
@@ -78,13 +78,13 @@ def test_config_form_takes_model_and_preprocessor_from_the_file(tmp_path):
              teachers=dict(t=dict(config=str(teacher_cfg))),
              data_preprocessor=dict(type='ClsDataPreprocessor',
                                     **STUDENT_NORM)))
-    assert type(model.teachers.t.backbone).__name__ == 'ResNet'
+    assert type(model.teachers.t.model.backbone).__name__ == 'ResNet'
     batch = _raw_batch()
     inputs = model.data_preprocessor(batch, False)['inputs']
     norm = dict(TEACHER_NORM, num_classes=4)
     torch.testing.assert_close(
         model.teacher_logits(inputs)['t'],
-        _standalone_logits(model.teachers.t, norm, batch),
+        _standalone_logits(model.teachers.t.model, norm, batch),
         rtol=1e-4, atol=1e-4)
 
 

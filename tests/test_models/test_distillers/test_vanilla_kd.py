@@ -45,11 +45,11 @@ def test_teacher_loaded_frozen_and_pinned_to_eval(teacher_ckpt):
     path, reference = teacher_ckpt
     model = _kd(path)
     for key, value in reference.state_dict().items():
-        torch.testing.assert_close(model.teachers.big.state_dict()[key],
+        torch.testing.assert_close(model.teachers.big.model.state_dict()[key],
                                    value)
     model.init_weights()  # must not re-initialise a loaded teacher
     for key, value in reference.state_dict().items():
-        torch.testing.assert_close(model.teachers.big.state_dict()[key],
+        torch.testing.assert_close(model.teachers.big.model.state_dict()[key],
                                    value)
     model.train()
     assert model.student.training
@@ -105,7 +105,7 @@ def test_predict_returns_student_samples_and_teacher_scores(teacher_ckpt):
     with torch.no_grad():
         x = model.data_preprocessor(data)['inputs']
         z_s = model.student(x, mode='tensor')
-        z_t = model.teachers.big(x, mode='tensor')
+        z_t = model.teachers.big.model(x, mode='tensor')
     torch.testing.assert_close(
         torch.stack([p.pred_score for p in preds]), F.softmax(z_s, 1))
     torch.testing.assert_close(
@@ -116,7 +116,7 @@ def test_errors_name_the_teacher_and_path(tmp_path, teacher_ckpt):
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         _kd(str(tmp_path / 'missing.pth'))
     with pytest.raises(ValueError, match=r'teachers.big.model.head.'
-                       r'num_classes is 5 but student.head.num_classes is 3'):
+                       r'num_classes is 5 but model.student.head.num_classes is 3'):
         MODELS.build(
             dict(type='VanillaKD', student=tiny_classifier(),
                  teachers=dict(big=dict(model=tiny_classifier(5)))))

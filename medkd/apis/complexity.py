@@ -19,6 +19,8 @@ import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.logging import MMLogger
 
+from medkd.models.distillers import is_distiller
+
 __all__ = ['TensorModeWrapper', 'distiller_parts', 'model_complexity',
            'state_dict_size_mb']
 
@@ -51,10 +53,11 @@ def distiller_parts(model: nn.Module) -> Dict[str, nn.Module]:
         dict[str, nn.Module]: ``{'student': ..., '<teacher>': ...}`` in the
         teachers' order for a distiller, ``{'model': model}`` otherwise.
     """
-    if not hasattr(model, 'student'):
+    if not is_distiller(model):
         return {'model': model}
     parts = {'student': model.student}
-    parts.update(getattr(model, 'teachers', {}).items())
+    parts.update((name, teacher.model)
+                 for name, teacher in model.teachers.items())
     return parts
 
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from medkd.registry import MODELS
-from medkd.utils.complexity import (TensorModeWrapper, distiller_parts,
+from medkd.apis.complexity import (TensorModeWrapper, distiller_parts,
                                     model_complexity, state_dict_size_mb)
 from conftest import tiny_classifier
 
@@ -52,7 +52,7 @@ def test_distiller_parts_and_wrapper():
                                     ckpt=None))))
     parts = distiller_parts(kd)
     assert list(parts) == ['student', 'big']
-    assert parts['student'] is kd.student and parts['big'] is kd.teachers.big
+    assert parts['student'] is kd.student and parts['big'] is kd.teachers.big.model
     assert distiller_parts(kd.student) == {'model': kd.student}
     x = torch.randn(2, 3, 16, 16)
     torch.testing.assert_close(
