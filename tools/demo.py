@@ -25,9 +25,11 @@ from mmengine.logging import MMLogger
 from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis import metric_cell, run_seed, seed_work_dir
+from medkd.apis.records import write_record
 from medkd.apis.seeds import RESULTS_FILE
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
+from medkd.utils.config import load_config
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs', 'demo')
@@ -36,6 +38,8 @@ CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
 # final checkpoint it loads}[, options]). Stages run in order. Options:
 # route=<stage> gives that stage's route/manifest.json (saved by
 # TeacherRouteSaverHook) to model.route.manifest.
+GATED_TEACHERS = {'resnet18': 'teacher 1 (ResNet-18)',
+                  'convnet_wide': 'teacher 2 (wide convnet)'}
 METHODS = dict(kd=[
     ('teacher (wide convnet)', 'convnet_wide_teacher_cells.py', {}),
     ('student alone (tiny convnet)', 'convnet_student_cells.py', {}),
@@ -51,34 +55,10 @@ METHODS = dict(kd=[
      {'resnet18': 'teacher 1 (ResNet-18)'}),
     ('student + DIST KD from teacher 2', 'dist_convnet_wide_convnet_cells.py',
      {'convnet_wide': 'teacher 2 (wide convnet)'}),
-    ('student + gated KD, gate trained by gate CE only',
-     'gated_gate_ce_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher 1 (ResNet-18)',
-      'convnet_wide': 'teacher 2 (wide convnet)'}),
-    ('student + mean of the teachers (MeanGate, AVER-MKD)',
-     'gated_mean_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher 1 (ResNet-18)',
-      'convnet_wide': 'teacher 2 (wide convnet)'}),
-    ('student + mean of the per-teacher losses (MeanGate)',
-     'gated_mean_losses_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher 1 (ResNet-18)',
-      'convnet_wide': 'teacher 2 (wide convnet)'}),
-    ('student + CA-MKD logit term (CAMKDGate, per-teacher losses / K)',
-     'gated_camkd_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher 1 (ResNet-18)',
-      'convnet_wide': 'teacher 2 (wide convnet)'}),
-    ('student + gated KD, per-teacher losses',
-     'gated_losses_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher 1 (ResNet-18)',
-      'convnet_wide': 'teacher 2 (wide convnet)'}),
-    ('student + gated KD, gate trained by KD and gate CE',
-     'gated_gate_ce_kd_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher 1 (ResNet-18)',
-      'convnet_wide': 'teacher 2 (wide convnet)'}),
-    ("student + gated KD, the paper's gate (recommended)",
-     'gated_resnet18_convnet_cells.py',
-     {'resnet18': 'teacher 1 (ResNet-18)',
-      'convnet_wide': 'teacher 2 (wide convnet)'}),
+    ("student + gated KD, the paper's gate",
+     'gated_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + gated KD, CA-MKD weights (recommended)',
+     'gated_camkd_mix_resnet18_convnet_cells.py', GATED_TEACHERS),
 ], checkpoint_sequence=[
     ('teacher (wide convnet, route every 5 epochs)',
      'convnet_wide_route_teacher_cells.py', {}),
@@ -91,6 +71,30 @@ METHODS = dict(kd=[
      dict(route='teacher (wide convnet, route every 5 epochs)')),
 ])
 
+
+# The gated demo's other multi-teacher forms (docs/distillation_losses.md),
+# a separate demo so that each stays within a newcomer's 10 minutes; its
+# teachers are the gated demo's (trained once, shared), its rows compare
+# with that demo's table.
+METHODS['gated_variants'] = [
+    *METHODS['gated'][:2],
+    ('student + CA-MKD logit term (CAMKDGate, per-teacher losses / K)',
+     'gated_camkd_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + CA-MKD weights, per-teacher losses',
+     'gated_camkd_sum_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + the best right teacher per sample (BestTeacherGate)',
+     'gated_best_teacher_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + gated KD, gate trained by gate CE only',
+     'gated_gate_ce_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + mean of the teachers (MeanGate, AVER-MKD)',
+     'gated_mean_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + mean of the per-teacher losses (MeanGate)',
+     'gated_mean_losses_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + gated KD, per-teacher losses',
+     'gated_losses_resnet18_convnet_cells.py', GATED_TEACHERS),
+    ('student + gated KD, gate trained by KD and gate CE',
+     'gated_gate_ce_kd_resnet18_convnet_cells.py', GATED_TEACHERS),
+]
 
 # MultiModalMIMO (seed 002) on the 4-modality synthetic cells: the KD stages
 # load their teachers from the late-fusion checkpoint.
@@ -122,18 +126,28 @@ METHODS['gated_premise'] = [
      {'convnet_wide': PREMISE_TEACHERS['swap23']}),
     ('student + DIST KD from teacher B', 'premise_dist_from_swap01_cells.py',
      {'convnet_wide': PREMISE_TEACHERS['swap01']}),
-    ('student + mean of the teachers (MeanGate)',
-     'premise_gated_mean_cells.py', PREMISE_TEACHERS),
+    ("student + gated KD, the paper's gate",
+     'premise_gated_cells.py', PREMISE_TEACHERS),
+    ('student + gated KD, CA-MKD weights (recommended)',
+     'premise_gated_camkd_mix_cells.py', PREMISE_TEACHERS),
+]
+# The premise demo's other forms (as gated_variants for the gated demo).
+METHODS['gated_premise_variants'] = [
+    *METHODS['gated_premise'][:2],
     ('student + CA-MKD logit term (CAMKDGate, per-teacher losses / K)',
      'premise_gated_camkd_cells.py', PREMISE_TEACHERS),
+    ('student + CA-MKD weights, per-teacher losses',
+     'premise_gated_camkd_sum_cells.py', PREMISE_TEACHERS),
+    ('student + the best right teacher per sample (BestTeacherGate)',
+     'premise_gated_best_teacher_cells.py', PREMISE_TEACHERS),
     ('student + gated KD, gate trained by gate CE only',
      'premise_gated_gate_ce_cells.py', PREMISE_TEACHERS),
+    ('student + mean of the teachers (MeanGate)',
+     'premise_gated_mean_cells.py', PREMISE_TEACHERS),
     ('student + gated KD, per-teacher losses',
      'premise_gated_losses_cells.py', PREMISE_TEACHERS),
     ('student + gated KD, gate trained by KD and gate CE',
      'premise_gated_gate_ce_kd_cells.py', PREMISE_TEACHERS),
-    ("student + gated KD, the paper's gate (the shipped recipe)",
-     'premise_gated_cells.py', PREMISE_TEACHERS),
 ]
 
 
@@ -173,6 +187,44 @@ def prepare_premise_teacher(cfg: Config) -> None:
                      for row in rows)
 
 
+# The checkpoint-sequence premise: the route as a curriculum should help
+# most where the student is far smaller than the teacher. Students of
+# channels (2, 4, 8) and (4, 8, 16) alone, from the final teacher and along
+# the route (the demo's (8, 16, 32) ones are the checkpoint_sequence demo).
+CS_TEACHER = 'teacher (wide convnet, route every 5 epochs)'
+METHODS['checkpoint_sequence_gap'] = [METHODS['checkpoint_sequence'][0]] + [
+    stage for width in (2, 4) for stage in (
+        (f'student w{width} alone', f'cs_gap/student_w{width}_alone.py', {}),
+        (f'student w{width} + DIST KD from the final teacher',
+         f'cs_gap/student_w{width}_from_final.py',
+         {'convnet_wide': CS_TEACHER}),
+        (f'student w{width} + checkpoint-sequence DIST KD',
+         f'cs_gap/student_w{width}_route.py', {}, dict(route=CS_TEACHER)))
+]
+
+# The gated recipes re-pointed at other data, as a user would: 8-class
+# synthetic cells (another seed) with their own two teachers.
+TRANSFER_TEACHERS = {'resnet18': 'teacher 1 (ResNet-18, 8 classes)',
+                     'convnet_wide': 'teacher 2 (wide convnet, 8 classes)'}
+METHODS['gated_transfer'] = [
+    (TRANSFER_TEACHERS['resnet18'], 'cells8/resnet18_teacher.py', {}),
+    (TRANSFER_TEACHERS['convnet_wide'], 'cells8/convnet_wide_teacher.py', {}),
+    ('student alone (tiny convnet)', 'cells8/convnet_student.py', {}),
+    ('student + DIST KD from teacher 1', 'cells8/dist_resnet18_convnet.py',
+     {'resnet18': TRANSFER_TEACHERS['resnet18']}),
+    ('student + DIST KD from teacher 2',
+     'cells8/dist_convnet_wide_convnet.py',
+     {'convnet_wide': TRANSFER_TEACHERS['convnet_wide']}),
+    ("student + gated KD, the paper's gate",
+     'cells8/gated_resnet18_convnet.py', TRANSFER_TEACHERS),
+    ('student + gated KD, CA-MKD weights (recommended)',
+     'cells8/gated_camkd_mix_resnet18_convnet.py', TRANSFER_TEACHERS),
+    ('student + CA-MKD weights, per-teacher losses',
+     'cells8/gated_camkd_sum_resnet18_convnet.py', TRANSFER_TEACHERS),
+    ('student + the best right teacher per sample (BestTeacherGate)',
+     'cells8/gated_best_teacher_resnet18_convnet.py', TRANSFER_TEACHERS),
+]
+
 # TeacherAssistant (seed 004) on the 5 multi-label cell attributes:
 # teacher -> assistant -> student, and the student alone / from the teacher.
 METHODS['teacher_assistant'] = [
@@ -192,6 +244,31 @@ METHODS['teacher_assistant'] = [
      {'teacher': 'teacher (ResNet-18)'}),
 ]
 
+# The teacher-assistant premise: a capacity-gap sweep. Students of channels
+# (2, 4, 8), (4, 8, 16) and the demo's (8, 16, 32) alone, from the teacher
+# and from the assistant (multi-label DIST on the logits for both): the
+# assistant should help more as the gap to the teacher grows.
+TA_UPPER = {'teacher': 'teacher (ResNet-18)'}
+TA_ASSISTANT = {'assistant': 'assistant (mid convnet) from teacher'}
+
+
+def gap_stages(width: int, alone: str, from_teacher: str) -> list:
+    """The sweep's three stages of the students of width ``width``."""
+    return [(f'student w{width} alone', alone, {}),
+            (f'student w{width} from teacher', from_teacher, TA_UPPER),
+            (f'student w{width} from assistant',
+             f'ta_gap/student_w{width}_from_assistant.py', TA_ASSISTANT)]
+
+
+METHODS['teacher_assistant_gap'] = [
+    *METHODS['teacher_assistant'][:2],
+    *gap_stages(2, 'ta_gap/student_w2_alone.py',
+                'ta_gap/student_w2_from_teacher.py'),
+    *gap_stages(4, 'ta_gap/student_w4_alone.py',
+                'ta_gap/student_w4_from_teacher.py'),
+    *gap_stages(8, 'ta_convnet_student_cells.py',
+                'ta_student_mldist_logits_from_teacher_cells.py'),
+]
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -229,7 +306,7 @@ def set_data_root(cfg: Config, data_root: str) -> None:
 def stage_config(config: str, args, teacher_ckpts: dict,
                  route_manifest: Optional[str] = None) -> Config:
     """A stage's config with the demo's overrides and its teachers."""
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    cfg = load_config(osp.join(CONFIG_DIR, config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
@@ -316,13 +393,17 @@ def main():
         else:
             seeds = [(s, seed_work_dir(stage_dir, '', s))
                      for s in range(args.seeds)]
-        runs = [run_seed(cfg, work_dir, seed, force=args.force)
-                for seed, work_dir in seeds]
+        runs = []
+        for seed, work_dir in seeds:
+            run_start = time.time()
+            runs.append(dict(run_seed(cfg, work_dir, seed, force=args.force),
+                             seconds=round(time.time() - run_start, 1)))
         finished[name], stage_dirs[name] = runs[0]['checkpoint'], stage_dir
         units.add(ci_unit(runs[0]['test']))
         record.append(dict(stage=name, config=f'configs/demo/{config}',
-                           runs=[dict(seed=r['seed'], val=r['val'],
-                                      test=r['test']) for r in runs]))
+                           runs=[dict(seed=r['seed'], seconds=r['seconds'],
+                                      val=r['val'], test=r['test'])
+                                 for r in runs]))
         run_dirs.append(seeds[0][1])
 
         def cell(split, key, digits=2):
@@ -348,7 +429,8 @@ def main():
                    f'{seeds})')
     logger.info('\n' + table.table)
     if args.json:
-        write_record(args.json, table.table, record, time.time() - start)
+        write_record(args.json, table.table, time.time() - start,
+                     stages=record)
         logger.info(f'record: {osp.abspath(args.json)}')
     logger.info(f'{len(stages)} stages in {elapsed(start)}. Final '
                 'checkpoints:\n' + '\n'.join(
@@ -388,43 +470,6 @@ def next_steps(stages, finished: dict, run_dirs: list) -> str:
             '  .venv/bin/python tools/analysis_tools/compare_predictions.py '
             f'{dumps[0]} {dumps[1]}\n'
             '  # see docs/tools.md and docs/reporting_results.md')
-
-
-def write_record(path: str, table: str, stages: list,
-                 seconds: float) -> None:
-    """The machine-readable record of one demo table: the command as run,
-    medkd's commit and code fingerprint, the package versions, the wall
-    time, the printed table and every run's val / test numbers."""
-    import json
-    import platform
-    import subprocess
-    import sys
-    from importlib.metadata import version
-
-    from medkd.apis.seeds import code_fingerprint
-    root = osp.dirname(osp.dirname(CONFIG_DIR))  # the repository
-    try:
-        commit = subprocess.run(
-            ['git', '-C', root, 'rev-parse', 'HEAD'], capture_output=True,
-            text=True, timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(
-            ['git', '-C', root, 'status', '--porcelain', '--', 'medkd',
-             'configs', 'tools'], capture_output=True, text=True,
-            timeout=10).stdout.strip())
-    except OSError:
-        commit, dirty = None, None
-    packages = {name: version(name) for name in (
-        'torch', 'mmengine', 'mmpretrain', 'numpy', 'scikit-learn')}
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(dict(
-            command='python tools/demo.py ' + ' '.join(sys.argv[1:]),
-            commit=commit, uncommitted_changes=dirty,
-            code_fingerprint=code_fingerprint(), packages=packages,
-            python=platform.python_version(), machine=dict(
-                cpus=os.cpu_count(), platform=platform.platform()),
-            wall_seconds=round(seconds, 1), table=table, stages=stages),
-            f, indent=1)
 
 
 def ci_unit(test_metrics: dict) -> str:

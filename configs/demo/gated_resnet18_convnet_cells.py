@@ -1,14 +1,13 @@
-# Demo gated multi-teacher KD: the tiny convnet distilled from ResNet-18 and
-# a wide convnet mixed per sample by a learned gate (the paper's gate,
-# trained through the distillation term), with DIST as the soft loss (the
-# loss chosen on val for the `kd` demo, docs/distillation_losses.md).
+# Demo gated multi-teacher KD, the paper's gate: the tiny convnet distilled
+# from ResNet-18 and a wide convnet mixed per sample by a learned gate
+# (trained through the distillation term), with DIST as the soft loss (the
+# loss chosen on val for the `kd` demo, docs/distillation_losses.md). The
+# recommended gated recipe replaces the gate with CA-MKD's label-confidence
+# weights (gated_camkd_mix_resnet18_convnet_cells.py): the paper's gate
+# collapses onto one teacher when the teachers are complementary experts
+# (configs/gated/README.md).
 #   python tools/train.py configs/demo/gated_resnet18_convnet_cells.py
 #   python tools/demo.py --method gated --seeds 3
-# With DIST the gate stays mixed (final gate entropy 0.40-0.52 nats of
-# ln 2 = 0.69, ~0.8 / 0.2 on the two teachers; with Hinton's KDLoss it put
-# 1.00 on one teacher within 10 iterations). The gate-CE variant
-# (gated_gate_ce_resnet18_convnet_cells.py) collapses: see
-# configs/gated/README.md.
 _base_ = [
     '../_base_/models/resnet18_cells.py',
     '../_base_/models/convnet_wide_cells.py',

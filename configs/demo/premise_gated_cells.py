@@ -1,4 +1,4 @@
-# Premise of the gated demo: the shipped gated recipe
+# Premise of the gated demo: the paper's gated KD
 # (gated_resnet18_convnet_cells.py: ImageGate trained through the
 # distillation term, DIST, same schedule) with the two class-expert
 # teachers of premise_teacher_swap*_cells.py.

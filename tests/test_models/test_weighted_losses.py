@@ -76,6 +76,24 @@ def test_a_sample_of_weight_zero_does_not_move_the_student():
     assert s.grad[0].abs().sum().item() > 1e-6
 
 
+@pytest.mark.parametrize('weights', [[0.0] * 6, [0, 0, 1, 0, 0, 0]])
+@pytest.mark.parametrize('loss', [DISTLoss(temperature=4.0),
+                                  MultiLabelDISTLoss(temperature=4.0)])
+def test_a_teacher_given_no_or_one_sample_has_finite_gradients(weights,
+                                                                loss):
+    """A gate that gives each sample to one teacher (``BestTeacherGate``)
+    can leave a teacher no sample, or one, in a batch: its weighted
+    intra-class correlation has zero variance. Before, the square root's
+    gradient at 0 made every gradient NaN (training stopped at iteration
+    2); now that teacher's term contributes nothing."""
+    s = _t(S).requires_grad_()
+    value = loss.weighted(s, _t(T_), _t(np.array(weights)))
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(s.grad).all()
+    if not any(weights):
+        assert value.item() == 0 and s.grad.abs().max().item() == 0
+
+
 def test_weighted_soft_bce_sums_labels_and_weighs_samples():
     T = 2.0
     mask = (RNG.random(size=(6, 4)) > 0.3).astype(float)

@@ -31,7 +31,9 @@ def test_compare_runs_trains_every_seed_and_reports_mean_std(
     run_tool(monkeypatch, a, b, '--seeds', 2, '--names', 'lr2e-3', 'lr1e-4',
              '--work-dir', work, '--train-metrics', '--json', out)
     printed = capsys.readouterr().out
-    summary = json.loads(out.read_text())
+    record = json.loads(out.read_text())
+    assert record['table'] in printed  # the record holds the printed table
+    summary = record['runs']
     assert set(summary) == {'lr2e-3', 'lr1e-4'}
     for name, entry in summary.items():
         assert [r['seed'] for r in entry['runs']] == [0, 1]
@@ -58,7 +60,7 @@ def test_compare_runs_trains_every_seed_and_reports_mean_std(
     run_tool(monkeypatch, a, '--seeds', 1, '--names', 'lr2e-3',
              '--work-dir', work, '--json', tmp_path / 'again.json')
     assert os.stat(ckpt).st_mtime_ns == mtime
-    again = json.loads((tmp_path / 'again.json').read_text())
+    again = json.loads((tmp_path / 'again.json').read_text())['runs']
     assert again['lr2e-3']['runs'][0]['test'] == runs[0]['test']
 
 

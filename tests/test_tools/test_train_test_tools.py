@@ -134,10 +134,14 @@ def test_benchmark_step_writes_all_modes(tmp_path, monkeypatch):
     run_tool(monkeypatch, 'analysis_tools/benchmark_step.py', '--method',
              'gated', '--batch', 2, '--image-size', 16, '--warmup', 1,
              '--rounds', 1, '--steps', 1, '--json', out)
-    result = json.loads(out.read_text())
+    record = json.loads(out.read_text())
+    result = record['results']
     for mode in ('student_only', 'free_teacher', 'live_teacher',
                  'cached_teacher'):
         assert result[f'{mode}_s'] > 0
+        assert f'| {mode} ' in record['table']  # the printed table
+    assert record['command'].startswith('python ') and \
+        record['code_fingerprint']
     assert result['cached_over_free'] == pytest.approx(
         result['cached_teacher_s'] / result['free_teacher_s'])
 
@@ -232,7 +236,7 @@ def test_benchmark_step_memory_per_mode_shows_the_teacher_released(
     run_tool(monkeypatch, 'analysis_tools/benchmark_step.py', '--method',
              'kd', '--batch', 2, '--image-size', 16, '--warmup', 1,
              '--rounds', 1, '--steps', 1, '--memory', '--json', out)
-    memory = json.loads(out.read_text())['peak_memory_mb']
+    memory = json.loads(out.read_text())['results']['peak_memory_mb']
     assert set(memory) == {'student_only', 'free_teacher', 'live_teacher',
                            'cached_teacher'}
     teacher_mb = 11_178_564 * 4 / 2**20  # the teacher's parameters, float32

@@ -24,6 +24,7 @@ from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis import build_runner
 from medkd.utils.config import load_config
+from medkd.apis.records import write_record
 from medkd.utils import register_all_modules
 
 
@@ -35,6 +36,8 @@ def parse_args():
     parser.add_argument('--interval', type=int,
                         help="a checkpoint sequence's route interval")
     parser.add_argument('--work-dir', default='work_dirs/benchmark_cache')
+    parser.add_argument('--json', help='also write the table\'s record '
+                        '(docs/results/<name>.json) here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -65,7 +68,7 @@ def main():
     modes = {'live teachers': None,
              "cache, build='all' (every view first; before)": 'all',
              "cache, build='lazy' (filled as drawn; now)": 'lazy'}
-    results = {}
+    results, start = {}, time.perf_counter()
     for index, (name, build) in enumerate(modes.items()):
         mode_cfg = copy.deepcopy(cfg)
         if build is None:
@@ -83,11 +86,13 @@ def main():
                      f'{r["seconds"] / live["seconds"]:.2f}',
                      f'{r["images"]:,}',
                      f'{r["images"] / live["images"]:.2f}'])
-    table = GithubFlavoredMarkdownTable(rows)
-    table.title = (f'{args.config}: {args.epochs} epochs, {args.views} views'
-                   + (f', route interval {args.interval}'
-                      if args.interval else ''))
-    print(table.table)
+    print(f'{args.config}: {args.epochs} epochs, {args.views} views'
+          + (f', route interval {args.interval}' if args.interval else ''))
+    table = GithubFlavoredMarkdownTable(rows).table
+    print(table)
+    if args.json:
+        write_record(args.json, table, time.perf_counter() - start,
+                     results=results)
 
 
 if __name__ == '__main__':

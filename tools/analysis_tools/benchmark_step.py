@@ -39,9 +39,10 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.utils import ProgressBar
 from mmpretrain.structures import DataSample
-from terminaltables import AsciiTable
+from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis.inference import without_teacher_files
+from medkd.apis.records import write_record
 from medkd.engine.teacher_cache import TeacherOutputCache
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
@@ -175,6 +176,7 @@ def build(cfg, device, distiller=True, student=True):
 
 def main():
     args = parse_args()
+    start = time.time()
     register_all_modules()
     config = args.config or CONFIGS.get((args.method, args.size))
     if config is None:
@@ -247,19 +249,22 @@ def main():
 
     memory = memory_per_mode(args) if args.memory else {}
     unit = 'GPU' if args.device.startswith('cuda') else 'RSS'
-    rows = [['mode', 's / step', '× student alone', '× free teacher',
-             'peak GPU MB (shared process)', f'peak {unit} MB (own process)']]
+    rows = [['mode', 's / step', '× student alone', '× free teacher']]
+    if peak:
+        rows[0].append('peak GPU MB (shared process)')
+    if memory:
+        rows[0].append(f'peak {unit} MB (own process)')
     for mode in MODES:
         rows.append([
             mode, f'{medians[mode]:.4f}',
             f"{medians[mode] / medians['student_only']:.2f}",
-            f"{medians[mode] / medians['free_teacher']:.2f}",
-            f'{peak[mode]:.0f}' if mode in peak else 'n/a (CPU)',
-            f'{memory[mode]:.1f}' if mode in memory else '-'
-        ])
-    title = (f'{config} | batch {args.batch} | {size}px | {args.device} | '
-             f'median of {args.rounds * args.steps} steps')
-    print(AsciiTable(rows, title=title).table)
+            f"{medians[mode] / medians['free_teacher']:.2f}"
+        ] + ([f'{peak[mode]:.0f}'] if peak else []) +
+            ([f'{memory[mode]:.1f}'] if memory else []))
+    print(f'{config} | batch {args.batch} | {size}px | {args.device} | '
+          f'median of {args.rounds * args.steps} steps')
+    table = GithubFlavoredMarkdownTable(rows).table
+    print(table)
     result = {f'{mode}_s': medians[mode] for mode in MODES}
     result.update(
         cached_over_free=medians['cached_teacher'] / medians['free_teacher'],
@@ -269,8 +274,7 @@ def main():
         peak_memory_mb=memory or None,
         torch_threads=torch.get_num_threads())
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
+        write_record(args.json, table, time.time() - start, results=result)
     tmp.cleanup()
 
 

@@ -21,6 +21,7 @@ from mmengine.optim import build_optim_wrapper
 from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis.inference import model_config, without_teacher_files
+from medkd.apis.records import write_record
 from medkd.models.distillers import is_distiller
 from medkd.registry import MODELS
 from medkd.utils import register_all_modules
@@ -69,6 +70,8 @@ def main():
     parser.add_argument('configs', nargs='+', help='distiller configs')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of every config')
+    parser.add_argument('--json', help='also write the table\'s record '
+                        '(docs/results/<name>.json) here')
     args = parser.parse_args()
     register_all_modules(init_default_scope=True)
     rows = [['config', 'student alone (MB)', 'distiller, teachers stored '
@@ -82,7 +85,10 @@ def main():
         rows.append([path, f'{sizes["alone"]:.3f}', f'{sizes["before"]:.3f}',
                      f'{sizes["after"]:.3f}',
                      f'{sizes["after"] / sizes["alone"]:.3f}'])
-    print(GithubFlavoredMarkdownTable(rows).table)
+    table = GithubFlavoredMarkdownTable(rows).table
+    print(table)
+    if args.json:
+        write_record(args.json, table, results=rows)
 
 
 if __name__ == '__main__':

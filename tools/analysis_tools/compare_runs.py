@@ -13,19 +13,21 @@ chosen on val or test) is evaluated on the config's val and test splits
 pipeline). Choose hyper-parameters on the **val** columns; report test.
 
 Prints, per config, the val and test value of each metric as mean ± sample
-std over the seeds, and writes every run's numbers, the means and the stds
-to ``--json`` (default ``DIR/compare_runs.json``). ``--cfg-options`` apply to
+std over the seeds (a markdown table), and writes its record (the command,
+medkd's commit and code fingerprint, the table, every run's numbers, the
+means and the stds; :func:`medkd.apis.records.write_record`) to ``--json``
+(default ``DIR/compare_runs.json``). ``--cfg-options`` apply to
 every config (e.g. a teacher checkpoint shared by KD configs).
 """
 import argparse
-import json
-import os
 import os.path as osp
+import time
 
 from mmengine.config import DictAction
-from terminaltables import AsciiTable
+from terminaltables import GithubFlavoredMarkdownTable
 
 from medkd.apis import metric_cell, run_seed, seed_work_dir, summarise
+from medkd.apis.records import write_record
 from medkd.utils.config import load_config
 
 DEFAULT_METRICS = ('medical/accuracy', 'medical/f1_weighted', 'medical/auc')
@@ -84,7 +86,8 @@ def compare(configs, names, seeds, work_dir, cfg_options=None,
 
 
 def table(summary, metrics, seeds):
-    """An AsciiTable: one row per config, ``split metric`` columns."""
+    """``(title, markdown table)``: one row per config, ``split metric``
+    columns."""
     splits = [s for s in ('train', 'val', 'test')
               if s in next(iter(summary.values()))['mean']]
     header = ['config'] + [f'{s} {m.split("/")[-1]}' for s in splits
@@ -98,11 +101,12 @@ def table(summary, metrics, seeds):
         ])
     title = ('one seed: value [bootstrap 95% CI of the test samples]'
              if seeds == 1 else f'mean ± std over {seeds} seeds')
-    return AsciiTable(rows, title=title)
+    return title, GithubFlavoredMarkdownTable(rows).table
 
 
 def main():
     args = parse_args()
+    start = time.time()
     summary = compare(args.configs, args.names, args.seeds, args.work_dir,
                       args.cfg_options, args.train_metrics, args.force)
     missing = [m for m in args.metrics
@@ -111,11 +115,11 @@ def main():
         raise SystemExit(f'metrics {missing} are not reported by the '
                          'configs\' evaluators; available: '
                          f'{sorted(next(iter(summary.values()))["mean"]["test"])}')
-    print(table(summary, args.metrics, args.seeds).table)
+    title, text = table(summary, args.metrics, args.seeds)
+    print(title)
+    print(text)
     out = args.json or osp.join(args.work_dir, 'compare_runs.json')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump(summary, f, indent=2)
+    write_record(out, text, time.time() - start, runs=summary)
     print(f'wrote {out}')
 
 

@@ -26,24 +26,24 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(type=dataset_type, split='train', pipeline=train_pipeline,
                  **synthetic_cfg),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(type=dataset_type, split='val', pipeline=test_pipeline,
                  **synthetic_cfg),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 test_dataloader = dict(
     batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(type=dataset_type, split='test', pipeline=test_pipeline,
                  **synthetic_cfg),
     sampler=dict(type='DefaultSampler', shuffle=False),

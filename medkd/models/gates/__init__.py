@@ -1,8 +1,8 @@
-from .baseline_gates import CAMKDGate, MeanGate
+from .baseline_gates import BestTeacherGate, CAMKDGate, MeanGate
 from .declarations import gate_uses_teacher_outputs
 from .image_gate import ConfidenceGate, ImageGate
 
 __all__ = [
-    'CAMKDGate', 'ConfidenceGate', 'ImageGate', 'MeanGate',
+    'BestTeacherGate', 'CAMKDGate', 'ConfidenceGate', 'ImageGate', 'MeanGate',
     'gate_uses_teacher_outputs'
 ]

@@ -34,7 +34,10 @@ def weighted_pearson_correlation(a: torch.Tensor,
     mean_b = (weights * b).sum(1, keepdim=True) / b.size(1)
     a, b = a - mean_a, b - mean_b
     cov = (weights * a * b).sum(1)
-    norm = (weights * a * a).sum(1).sqrt() * (weights * b * b).sum(1).sqrt()
+    # clamped: a row of zero weighted variance (no weight, or one weighted
+    # entry) gives ρ = 0 with a zero gradient, not sqrt'(0) = inf
+    norm = ((weights * a * a).sum(1).clamp_min(1e-30).sqrt() *
+            (weights * b * b).sum(1).clamp_min(1e-30).sqrt())
     return cov / (norm + eps)
 
 

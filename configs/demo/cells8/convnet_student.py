@@ -1,0 +1,12 @@
+# The tiny student alone on 8-class synthetic cells
+# (_base_/datasets/synthetic_cells8.py).
+#   python tools/demo.py --method gated_transfer --seeds 3
+_base_ = [
+    '../convnet_student_cells.py',
+    '../../_base_/datasets/synthetic_cells8.py'
+]
+data_preprocessor = dict(num_classes=8)
+model = dict(head=dict(num_classes=8))
+train_dataloader = dict(dataset=_base_.cells8)
+val_dataloader = dict(dataset=_base_.cells8)
+test_dataloader = dict(dataset=_base_.cells8)

@@ -1,0 +1,6 @@
+# Checkpoint-sequence premise sweep: the (4, 8, 16) student distilled
+# (DIST) from the final teacher of the route.
+#   python tools/demo.py --method checkpoint_sequence_gap --seeds 3
+_base_ = ['../dist_convnet_wide_convnet_cells.py']
+model = dict(student=dict(
+    backbone=dict(channels=(4, 8, 16)), head=dict(in_channels=16)))

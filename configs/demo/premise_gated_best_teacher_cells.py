@@ -1,0 +1,8 @@
+# The best-right-teacher form (gated_best_teacher_resnet18_convnet_cells.py)
+# on the premise data.
+#   python tools/demo.py --method gated_premise_variants --seeds 3
+_base_ = ['./premise_gated_cells.py']
+model = dict(
+    gate=dict(_delete_=True, type='BestTeacherGate'),
+    teacher_mixing='losses',
+    teacher_loss_norm='sum')

@@ -1,0 +1,5 @@
+# The recommended gated recipe (gated_camkd_mix_resnet18_convnet_cells.py)
+# on the premise data (two class-expert teachers).
+#   python tools/demo.py --method gated_premise --seeds 3
+_base_ = ['./premise_gated_cells.py']
+model = dict(gate=dict(_delete_=True, type='CAMKDGate'))

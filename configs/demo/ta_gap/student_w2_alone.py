@@ -1,0 +1,6 @@
+# Capacity-gap sweep of the teacher-assistant demo: a student of channels
+# (2, 4, 8) (the demo's is (8, 16, 32)) trained alone.
+#   python tools/demo.py --method teacher_assistant_gap --seeds 3
+_base_ = ['../ta_convnet_student_cells.py']
+model = dict(
+    backbone=dict(channels=(2, 4, 8)), head=dict(in_channels=8))
