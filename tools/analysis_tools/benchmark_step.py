@@ -36,6 +36,7 @@ import tempfile
 import time
 
 import torch
+from mmengine.config import DictAction
 from mmengine.optim import OptimWrapper
 from mmengine.utils import ProgressBar
 from mmpretrain.structures import DataSample
@@ -72,7 +73,10 @@ def parse_args():
                         help='steps per mode per round')
     parser.add_argument('--device', default='cuda'
                         if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--json', help='write the results here')
+    parser.add_argument('--json', help='also write the table\'s record '
+                        '(docs/results/<name>.json) here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config')
     parser.add_argument('--memory', action='store_true',
                         help='also the peak memory of each mode, each in a '
                         'process of its own')
@@ -183,7 +187,7 @@ def main():
         raise SystemExit(f'no {args.size} config for --method {args.method};'
                          ' pass --config')
     cfg = load_config(osp.join(ROOT, config) if not osp.isabs(config)
-                          else config)
+                      else config, args.cfg_options)
     size = args.image_size or (224 if args.size == 'paper' else 64)
     if args.memory_of:
         return measure_memory(args, cfg, size)
