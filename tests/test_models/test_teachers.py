@@ -185,6 +185,14 @@ def test_teacher_entries_are_checked_against_the_teacher_kind():
     with pytest.raises(TypeError, match='model.teachers.t.type must name a '
                        'FrozenTeacher kind'):
         _kd(dict(type='ImageClassifier', model=tiny_classifier()))
+    # the gate's resize has the teachers' key; the old one is refused
+    with pytest.raises(KeyError, match='model.gate.input_size is now '
+                       'model.gate.resize_input'):
+        MODELS.build(dict(
+            type='GatedMultiTeacher', student=tiny_classifier(),
+            teachers=dict(a=dict(model=tiny_classifier()),
+                          b=dict(model=tiny_classifier())),
+            gate=dict(type='ImageGate', input_size=8)))
 
 
 def test_a_route_teacher_composes_with_any_distiller(tmp_path):

@@ -50,8 +50,10 @@ def test_gated_train_logs_gates_test_dumps_them_and_report(
 
     capsys.readouterr()
     run_tool(monkeypatch, 'analysis_tools/gate_report.py', cfg,
-             tmp_path / 'results.pkl', '--out-png', tmp_path / 'gate.png')
+             tmp_path / 'results.pkl', '--out-png', tmp_path / 'gate.png',
+             '--json', tmp_path / 'gate.json')
     out = capsys.readouterr().out
+    assert json.loads((tmp_path / 'gate.json').read_text())['table'] in out
     labels = np.array([r['gt_label'][0] for r in results])
     names = ('neutrophil', 'lymphocyte', 'eosinophil', 'monocyte')
     rows = {line.split('|')[1].strip(): line.split('|')[2:]

@@ -142,6 +142,9 @@ def test_benchmark_step_writes_all_modes(tmp_path, monkeypatch):
         assert f'| {mode} ' in record['table']  # the printed table
     assert record['command'].startswith('python ') and \
         record['code_fingerprint']
+    # the command's wall time, not a time stamp (the timing loop's own
+    # `start` used to shadow the command's)
+    assert 0 < record['wall_seconds'] < 600
     assert result['cached_over_free'] == pytest.approx(
         result['cached_teacher_s'] / result['free_teacher_s'])
 

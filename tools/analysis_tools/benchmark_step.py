@@ -180,7 +180,7 @@ def build(cfg, device, distiller=True, student=True):
 
 def main():
     args = parse_args()
-    start = time.time()
+    command_start = time.time()
     register_all_modules()
     config = args.config or CONFIGS.get((args.method, args.size))
     if config is None:
@@ -278,7 +278,8 @@ def main():
         peak_memory_mb=memory or None,
         torch_threads=torch.get_num_threads())
     if args.json:
-        write_record(args.json, table, time.time() - start, results=result)
+        write_record(args.json, table, time.time() - command_start,
+                     results=result)
     tmp.cleanup()
 
 
