@@ -31,9 +31,15 @@ def test_sigkill_then_resume_finishes_the_configured_epochs(tmp_path):
     cmd = train_command(cfg, work)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    # wait for the first checkpoint by `last_checkpoint`, which stays
+    # (`epoch_1.pth` itself is removed by max_keep_ckpts=1 an epoch later,
+    # and a poll that missed it used to wait out the whole deadline while
+    # the run finished, testing nothing)
     deadline = time.time() + 240
-    while not osp.exists(work / 'epoch_1.pth') and time.time() < deadline:
+    while (not osp.exists(work / 'last_checkpoint')
+           and proc.poll() is None and time.time() < deadline):
         time.sleep(0.05)
+    assert proc.poll() is None, 'the run ended before it could be killed'
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     saved = sorted(f for f in os.listdir(work) if f.startswith('epoch_'))
