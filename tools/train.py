@@ -73,7 +73,14 @@ def main():
             raise KeyError(f'--auto-scale-lr needs `auto_scale_lr = dict('
                            f'base_batch_size=...)` in {args.config}')
         cfg.auto_scale_lr.enable = True
-    build_runner(cfg).train()
+    try:
+        build_runner(cfg).train()
+    except SystemExit:
+        # a preemption stop (PreemptionHook): every rank stops after the
+        # same iteration, so the group can be closed here rather than in
+        # the interpreter's teardown, which can abort a gloo rank
+        close_distributed()
+        raise
     close_distributed()
 
 
